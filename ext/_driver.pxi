@@ -1,0 +1,336 @@
+# The per-call path shared by every public function: turn the arguments into
+# contiguous float32/float64 buffers, check and prepare `out`, run a loop from
+# the kernel table over threads with the GIL released, and copy back where the
+# caller's arrays could not be written directly.
+#
+# Nothing is written to a caller's `out` before every check has passed, and a
+# loop never reads memory it is also writing except in the exact-alias case
+# (out is the input itself), which every loop supports because element i is
+# read before element i is written. Any other overlap goes through a temporary.
+
+cimport numpy as cnp
+from cython.parallel cimport prange
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.math cimport isfinite
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "_omp_compat.h":
+    int omp_get_max_threads() noexcept nogil
+    void omp_set_num_threads(int n) noexcept nogil
+    int FASTACT_HAVE_OPENMP
+
+cdef enum:
+    # Elementwise work is split into spans of GRAIN elements, one thread per
+    # span; arrays shorter than two spans run on the calling thread alone.
+    GRAIN = 32768
+    # Row-wise work is split over rows once a call holds this many elements.
+    ROWS_PARALLEL_MIN = 32768
+
+cdef const KernelTable* KERNELS = NULL
+
+
+def _use_kernels(capsule):
+    """Install the KernelTable that every public function runs (at import)."""
+    global KERNELS
+    KERNELS = <const KernelTable*> PyCapsule_GetPointer(capsule, b"fastact.KernelTable")
+
+
+# ---------------------------------------------------------------- arguments
+
+cdef str _ACCEPTED = ("float32 or float64 (bool and integer inputs are converted "
+                      "to float64)")
+
+
+cdef inline bint _is_native_float(cnp.ndarray a) noexcept:
+    cdef int t = cnp.PyArray_TYPE(a)
+    return (t == cnp.NPY_FLOAT or t == cnp.NPY_DOUBLE) and cnp.PyArray_ISNOTSWAPPED(a)
+
+
+cdef cnp.ndarray as_float_array(object x, str name):
+    """x as an ndarray of float32 or float64, as NumPy's ufuncs would see it."""
+    cdef cnp.ndarray a
+    if cnp.PyArray_Check(x):
+        a = <cnp.ndarray> x
+    else:
+        a = np.asarray(x)
+    if _is_native_float(a):
+        return a
+    kind = a.dtype.kind
+    if kind == "f" and a.dtype.itemsize in (4, 8):
+        return a.astype(a.dtype.newbyteorder("="))
+    if kind in "biu":
+        return a.astype(np.float64)
+    raise TypeError(f"{name} must have dtype {_ACCEPTED}; got dtype {a.dtype}")
+
+
+cdef inline bint _is_strong(object x) noexcept:
+    # NumPy 2 promotion: Python scalars do not widen float32 arrays.
+    return not (type(x) is float or type(x) is int or type(x) is bool)
+
+
+cdef int _result_type(tuple originals, list arrays) except -1:
+    """float64 if any array-like argument is float64, else float32."""
+    cdef Py_ssize_t i
+    cdef bint any_strong = False
+    cdef int t = cnp.NPY_FLOAT
+    for i in range(len(arrays)):
+        if _is_strong(originals[i]):
+            any_strong = True
+            if cnp.PyArray_TYPE(<cnp.ndarray> arrays[i]) == cnp.NPY_DOUBLE:
+                t = cnp.NPY_DOUBLE
+    return t if any_strong else cnp.NPY_DOUBLE
+
+
+cdef inline bint _usable_buffer(cnp.ndarray a) noexcept:
+    return cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a)
+
+
+cdef cnp.ndarray as_buffer(cnp.ndarray a, int typenum):
+    """a as a C-contiguous aligned array of typenum (a itself when it is one)."""
+    if cnp.PyArray_TYPE(a) == typenum and _usable_buffer(a):
+        return a
+    return np.ascontiguousarray(a, dtype=cnp.PyArray_DescrFromType(typenum))
+
+
+cdef str _dtype_name(int typenum):
+    return "float32" if typenum == cnp.NPY_FLOAT else "float64"
+
+
+cdef int _dtype_index(int typenum) noexcept:
+    return DTYPE_F32 if typenum == cnp.NPY_FLOAT else DTYPE_F64
+
+
+cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b) noexcept:
+    cdef int d
+    if a.ndim != b.ndim:
+        return False
+    for d in range(a.ndim):
+        if a.shape[d] != b.shape[d]:
+            return False
+    return True
+
+
+cdef cnp.ndarray check_out(object out, cnp.ndarray like, int typenum, str name="out"):
+    """Raise unless out is a writable ndarray of like's shape and of typenum."""
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
+    cdef cnp.ndarray o = <cnp.ndarray> out
+    if not (cnp.PyArray_TYPE(o) == typenum and cnp.PyArray_ISNOTSWAPPED(o)):
+        raise TypeError(f"{name} must have dtype {_dtype_name(typenum)} (the result's "
+                        f"dtype); got dtype {o.dtype}")
+    if not same_shape(o, like):
+        raise ValueError(f"{name} must have shape {(<object> like).shape} (the result's "
+                         f"shape); got shape {(<object> o).shape}")
+    if not cnp.PyArray_ISWRITEABLE(o):
+        raise ValueError(f"{name} is read-only")
+    return o
+
+
+cdef void _extent(cnp.ndarray a, char** low, char** high) noexcept:
+    """The bytes [low, high) that a's elements occupy."""
+    cdef char* lo = <char*> cnp.PyArray_DATA(a)
+    cdef char* hi = lo
+    cdef int d
+    cdef Py_ssize_t step
+    for d in range(cnp.PyArray_NDIM(a)):
+        step = cnp.PyArray_STRIDE(a, d) * (cnp.PyArray_DIM(a, d) - 1)
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    low[0] = lo
+    high[0] = hi + cnp.PyArray_ITEMSIZE(a)
+
+
+cdef bint overlaps(cnp.ndarray a, cnp.ndarray b) noexcept:
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    if cnp.PyArray_SIZE(a) == 0 or cnp.PyArray_SIZE(b) == 0:
+        return False
+    _extent(a, &alo, &ahi)
+    _extent(b, &blo, &bhi)
+    return alo < bhi and blo < ahi
+
+
+cdef inline bint _exact_alias(cnp.ndarray a, cnp.ndarray b) noexcept:
+    # Both are usable buffers of the same size here, so equal starts mean
+    # element i of one is element i of the other.
+    return cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
+
+
+cdef cnp.ndarray destination(cnp.ndarray target, list inputs):
+    """Where a loop may write a result meant for target: target, or a temporary."""
+    if not _usable_buffer(target):
+        return cnp.PyArray_EMPTY(target.ndim, target.shape, cnp.PyArray_TYPE(target), 0)
+    for a in inputs:
+        if overlaps(target, <cnp.ndarray> a) and not _exact_alias(target, <cnp.ndarray> a):
+            return cnp.PyArray_EMPTY(target.ndim, target.shape,
+                                     cnp.PyArray_TYPE(target), 0)
+    return target
+
+
+cdef inline object finish(cnp.ndarray result, object first_argument, object out):
+    # A 0-d result of a scalar argument comes back as a NumPy scalar, as from
+    # a ufunc; arrays (0-d included) come back as arrays.
+    if out is None and result.ndim == 0 and not cnp.PyArray_Check(first_argument):
+        return result[()]
+    return result
+
+
+# ---------------------------------------------------------------- threads
+
+cdef inline int thread_count() noexcept nogil:
+    return omp_get_max_threads()
+
+
+cdef struct Job:
+    int arity                 # inputs: 1, 2 or 3
+    int n_outputs             # 1 or 2
+    void* loop                # unary_loop / binary_loop / ternary_loop / gated_backward_loop
+    const char* inputs[3]
+    char* outputs[2]
+    Py_ssize_t itemsize
+    const double* params
+
+
+cdef void run_span(const Job* job, Py_ssize_t start, Py_ssize_t count) noexcept nogil:
+    cdef Py_ssize_t off = start * job.itemsize
+    if job.n_outputs == 2:
+        (<gated_backward_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
+                                         job.inputs[2] + off, job.outputs[0] + off,
+                                         job.outputs[1] + off, count, job.params)
+    elif job.arity == 1:
+        (<unary_loop> job.loop)(job.inputs[0] + off, job.outputs[0] + off, count,
+                                job.params)
+    elif job.arity == 2:
+        (<binary_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
+                                 job.outputs[0] + off, count, job.params)
+    else:
+        (<ternary_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
+                                  job.inputs[2] + off, job.outputs[0] + off, count,
+                                  job.params)
+
+
+cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t spans = (n + GRAIN - 1) // GRAIN
+    cdef Py_ssize_t s
+    cdef int threads = thread_count()
+    if threads < 2 or spans < 2:
+        run_span(job, 0, n)
+        return
+    if threads > spans:
+        threads = <int> spans
+    for s in prange(spans, num_threads=threads, schedule="static"):
+        run_span(job, s * GRAIN, min(GRAIN, n - s * GRAIN))
+
+
+# ---------------------------------------------------------------- elementwise
+
+cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
+                  object c, object out, const double* params):
+    """Run loops[dtype] on the arguments (a; a, b; or a, b, c), elementwise.
+
+    Arguments broadcast against each other; the result has their common
+    dtype (NumPy 2 rules). Two-output loops take `out` as a tuple of two.
+    """
+    cdef tuple originals = (a, b, c)[:arity]
+    cdef list arrays = [as_float_array(v, name) for v, name in
+                        zip(originals, ("x", "second argument", "third argument"))]
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray> arrays[0])
+    cdef Py_ssize_t i
+    if arity > 1:
+        typenum = _result_type(originals, arrays)
+        if not all(same_shape(<cnp.ndarray> v, <cnp.ndarray> arrays[0]) for v in arrays):
+            try:
+                arrays = list(np.broadcast_arrays(*arrays))
+            except ValueError:
+                raise ValueError("arguments could not be broadcast together with "
+                                 f"shapes {[v.shape for v in arrays]}") from None
+    for i in range(arity):
+        arrays[i] = as_buffer(<cnp.ndarray> arrays[i], typenum)
+    cdef cnp.ndarray first = <cnp.ndarray> arrays[0]
+
+    cdef list results
+    if out is None:
+        results = [cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
+                   for i in range(n_outputs)]
+    elif n_outputs == 1:
+        results = [check_out(out, first, typenum)]
+    else:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError("out must be a tuple of two arrays for a function with "
+                            f"two results, got {type(out).__name__}")
+        results = [check_out(out[0], first, typenum, "out[0]"),
+                   check_out(out[1], first, typenum, "out[1]")]
+    cdef list targets = [destination(<cnp.ndarray> r, arrays) for r in results]
+    if n_outputs == 2 and overlaps(<cnp.ndarray> targets[0], <cnp.ndarray> targets[1]):
+        targets[1] = cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
+
+    cdef Job job
+    job.arity = arity
+    job.n_outputs = n_outputs
+    job.loop = loops[_dtype_index(typenum)]
+    for i in range(arity):
+        job.inputs[i] = <const char*> cnp.PyArray_DATA(<cnp.ndarray> arrays[i])
+    for i in range(n_outputs):
+        job.outputs[i] = <char*> cnp.PyArray_DATA(<cnp.ndarray> targets[i])
+    job.itemsize = cnp.PyArray_ITEMSIZE(first)
+    job.params = params
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(first)
+    with nogil:
+        run_job(&job, n)
+
+    for i in range(n_outputs):
+        if targets[i] is not results[i]:
+            cnp.PyArray_CopyInto(<cnp.ndarray> results[i], <cnp.ndarray> targets[i])
+    if n_outputs == 2:
+        return (results[0], results[1])
+    return finish(<cnp.ndarray> results[0], a, out)
+
+
+# ---------------------------------------------------------------- parameters
+
+cdef inline void check_finite(double value, str name) except *:
+    if not isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+cdef inline void check_finite_nonzero(double value, str name) except *:
+    if not isfinite(value) or value == 0:
+        raise ValueError(f"{name} must be finite and nonzero, got {value!r}")
+
+
+cdef int normalize_axis(object axis, int ndim, str name="axis") except -1:
+    cdef Py_ssize_t ax
+    try:
+        ax = axis.__index__()
+    except AttributeError:
+        raise TypeError(f"{name} must be an integer, got {type(axis).__name__}") from None
+    if not -ndim <= ax < ndim:
+        raise ValueError(f"{name}={axis} is out of range for an array of {ndim} "
+                         f"dimension{'s' if ndim != 1 else ''}")
+    return <int> (ax + ndim if ax < 0 else ax)
+
+
+# ---------------------------------------------------------------- configuration
+
+def set_num_threads(n):
+    """Set the number of OpenMP threads fastact uses from the calling thread."""
+    if isinstance(n, bool) or not hasattr(n, "__index__"):
+        raise TypeError(f"n must be an integer, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    omp_set_num_threads(<int> min(n, 1 << 16))
+
+
+def get_num_threads():
+    """The number of threads a large call would use (1 without OpenMP)."""
+    return omp_get_max_threads()
+
+
+HAVE_OPENMP = bool(FASTACT_HAVE_OPENMP)

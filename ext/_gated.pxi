@@ -1,0 +1,101 @@
+# The gated family: y = f(gate) * value. glu splits one array in halves along
+# an axis (value first, gate second, as torch.nn.functional.glu); swiglu and
+# geglu take the gate and the value ("up" projection) as two arrays. All run
+# the gated loops of the activation f, so any activation of the catalog can
+# gate.
+
+cdef tuple _glu_halves(object x, object axis):
+    cdef cnp.ndarray xa = as_float_array(x, "x")
+    if xa.ndim == 0:
+        raise ValueError("glu needs an array with at least one dimension, got a 0-d one")
+    cdef int ax = normalize_axis(axis, xa.ndim)
+    cdef Py_ssize_t n = xa.shape[ax]
+    if n % 2:
+        raise ValueError(f"glu halves x along axis={axis}, whose length {n} is odd")
+    before = (slice(None),) * ax
+    return (xa, ax, xa[before + (slice(0, n // 2),)], xa[before + (slice(n // 2, n),)])
+
+
+def glu(x, axis=-1, *, out=None):
+    """Gated linear unit: a * sigmoid(b), where a, b are the halves of x along axis."""
+    cdef double params[1]
+    xa, ax, value, gate = _glu_halves(x, axis)
+    return apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_forward, 2, 1, gate,
+                 value, None, out, params)
+
+
+cdef object _glu_backward(object grad_output, object x, object axis, object out):
+    cdef double params[1]
+    cdef cnp.ndarray xa
+    xa, ax, value, gate = _glu_halves(x, axis)
+    cdef int typenum = _result_type((grad_output, x),
+                                    [as_float_array(grad_output, "grad_output"), xa])
+    if out is None:
+        result = cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0)
+    else:
+        result = check_out(out, xa, typenum)
+    _, _, grad_value, grad_gate = _glu_halves(result, ax)
+    apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_backward, 3, 2, grad_output,
+          gate, value, (grad_gate, grad_value), params)
+    return result
+
+
+def glu_backward(grad_output, x, axis=-1, *, out=None):
+    """Gradient of glu with respect to x (x's shape), as torch's glu_backward.
+
+    grad_output has the shape of glu's result (x halved along axis).
+    """
+    cdef cnp.ndarray g = as_float_array(grad_output, "grad_output")
+    xa, ax, value, gate = _glu_halves(x, axis)
+    if not same_shape(g, value):
+        raise ValueError(f"grad_output must have glu's result shape {value.shape}, "
+                         f"got {(<object> g).shape}")
+    return _glu_backward(grad_output, x, axis, out)
+
+
+def glu_derivative(x, axis=-1, *, out=None):
+    """Partial derivatives of glu, laid out as x: [sigmoid(b), a * sigmoid'(b)]."""
+    return _glu_backward(1.0, x, axis, out)
+
+
+cdef object _gated(Py_ssize_t kernel, object gate, object up, object out):
+    cdef double params[1]
+    return apply(<void**> KERNELS.elementwise[kernel].gated_forward, 2, 1, gate, up,
+                 None, out, params)
+
+
+cdef object _gated_backward(Py_ssize_t kernel, object grad_output, object gate,
+                            object up, object out):
+    cdef double params[1]
+    return apply(<void**> KERNELS.elementwise[kernel].gated_backward, 3, 2,
+                 grad_output, gate, up, out, params)
+
+
+def swiglu(gate, up, *, out=None):
+    """SwiGLU: silu(gate) * up."""
+    return _gated(K_SILU, gate, up, out)
+
+
+def swiglu_derivative(gate, up, *, out=None):
+    """Partial derivatives of swiglu: (silu'(gate) * up, silu(gate))."""
+    return _gated_backward(K_SILU, 1.0, gate, up, out)
+
+
+def swiglu_backward(grad_output, gate, up, *, out=None):
+    """Gradients of swiglu: (grad_gate, grad_up). out, if given, is a pair of arrays."""
+    return _gated_backward(K_SILU, grad_output, gate, up, out)
+
+
+def geglu(gate, up, *, approximate="none", out=None):
+    """GeGLU: gelu(gate, approximate) * up."""
+    return _gated(_choose_gelu(approximate), gate, up, out)
+
+
+def geglu_derivative(gate, up, *, approximate="none", out=None):
+    """Partial derivatives of geglu: (gelu'(gate) * up, gelu(gate))."""
+    return _gated_backward(_choose_gelu(approximate), 1.0, gate, up, out)
+
+
+def geglu_backward(grad_output, gate, up, *, approximate="none", out=None):
+    """Gradients of geglu: (grad_gate, grad_up). out, if given, is a pair of arrays."""
+    return _gated_backward(_choose_gelu(approximate), grad_output, gate, up, out)

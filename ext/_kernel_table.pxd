@@ -1,0 +1,57 @@
+# The table of hot loops that one compiled kernel module exports.
+#
+# Every loop works on contiguous buffers of one dtype and takes its buffers as
+# untyped byte pointers, so the driver (_core) can run any loop of any dtype
+# through the same threading and layout code; the loop casts to float/double.
+# Index [DTYPE_F32] / [DTYPE_F64] picks the dtype. The kernel module hands the
+# table out as a PyCapsule: the run-time SIMD dispatch picks which compiled
+# copy of the kernels supplies it, without the driver being rebuilt.
+
+cdef enum:
+    DTYPE_F32 = 0
+    DTYPE_F64 = 1
+
+ctypedef void (*unary_loop)(const char* x, char* y, Py_ssize_t n,
+                            const double* params) noexcept nogil
+ctypedef void (*binary_loop)(const char* a, const char* b, char* y, Py_ssize_t n,
+                             const double* params) noexcept nogil
+ctypedef void (*ternary_loop)(const char* a, const char* b, const char* c, char* y,
+                              Py_ssize_t n, const double* params) noexcept nogil
+ctypedef void (*gated_backward_loop)(const char* grad, const char* gate,
+                                     const char* value, char* grad_gate,
+                                     char* grad_value, Py_ssize_t n,
+                                     const double* params) noexcept nogil
+# One row of a row-wise function: n elements in, n out.
+ctypedef void (*row_loop)(const char* x, char* y, Py_ssize_t n, double temperature,
+                          bint zero_masked_rows) noexcept nogil
+ctypedef void (*row_backward_loop)(const char* grad, const char* y, char* grad_x,
+                                   Py_ssize_t n, double temperature) noexcept nogil
+
+
+cdef struct ElementwiseLoops:
+    unary_loop forward[2]
+    unary_loop derivative[2]
+    binary_loop backward[2]            # (grad_output, x) -> grad_x
+    binary_loop gated_forward[2]       # (gate, value) -> f(gate) * value
+    gated_backward_loop gated_backward[2]
+
+
+cdef struct SlopeLoops:
+    # leaky_relu with one slope per element (prelu, rrelu in training).
+    binary_loop forward[2]             # (x, slope) -> y
+    binary_loop derivative[2]          # (x, slope) -> f'(x)
+    ternary_loop backward[2]           # (grad_output, x, slope) -> grad_x
+
+
+cdef struct RowLoops:
+    row_loop softmax[2]
+    row_loop log_softmax[2]
+    row_backward_loop softmax_backward[2]
+    row_backward_loop log_softmax_backward[2]
+
+
+cdef struct KernelTable:
+    Py_ssize_t n_elementwise
+    const ElementwiseLoops* elementwise   # indexed by kernel id (_catalog order)
+    SlopeLoops slope
+    RowLoops rows

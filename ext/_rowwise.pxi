@@ -1,0 +1,178 @@
+# Row-wise functions: softmax and log_softmax along an axis, their backward
+# (from the forward's output) and the softmax Jacobian. The axis is moved last
+# and the rows laid out contiguously; threads split the rows, never a row.
+
+cdef enum RowFunction:
+    SOFTMAX
+    LOG_SOFTMAX
+    SOFTMAX_BACKWARD
+    LOG_SOFTMAX_BACKWARD
+
+
+cdef struct RowJob:
+    RowFunction function
+    int dtype
+    const char* a             # x, or grad_output for a backward
+    const char* b             # the forward's output y, for a backward
+    char* y
+    Py_ssize_t n              # row length
+    Py_ssize_t row_bytes
+    double temperature
+    bint zero_masked_rows
+
+
+cdef void run_row(const RowJob* job, Py_ssize_t r) noexcept nogil:
+    cdef Py_ssize_t off = r * job.row_bytes
+    if job.function == SOFTMAX:
+        KERNELS.rows.softmax[job.dtype](job.a + off, job.y + off, job.n,
+                                        job.temperature, job.zero_masked_rows)
+    elif job.function == LOG_SOFTMAX:
+        KERNELS.rows.log_softmax[job.dtype](job.a + off, job.y + off, job.n,
+                                            job.temperature, job.zero_masked_rows)
+    elif job.function == SOFTMAX_BACKWARD:
+        KERNELS.rows.softmax_backward[job.dtype](job.a + off, job.b + off, job.y + off,
+                                                 job.n, job.temperature)
+    else:
+        KERNELS.rows.log_softmax_backward[job.dtype](job.a + off, job.b + off,
+                                                     job.y + off, job.n, job.temperature)
+
+
+cdef void run_rows(const RowJob* job, Py_ssize_t rows) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef int threads = thread_count()
+    if threads < 2 or rows < 2 or rows * job.n < ROWS_PARALLEL_MIN:
+        for r in range(rows):
+            run_row(job, r)
+        return
+    if threads > rows:
+        threads = <int> rows
+    for r in prange(rows, num_threads=threads, schedule="static"):
+        run_row(job, r)
+
+
+cdef inline void check_temperature(double temperature) except *:
+    if not (isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
+
+
+cdef inline object _axis_last(cnp.ndarray a, int ax):
+    return a if ax == a.ndim - 1 else np.moveaxis(a, ax, -1)
+
+
+cdef object _rowwise(RowFunction function, object x, object y, object axis,
+                     double temperature, bint zero_masked_rows, object out):
+    """Run a row function along axis. x is the input (forward) or grad_output."""
+    check_temperature(temperature)
+    cdef bint backward = function == SOFTMAX_BACKWARD or function == LOG_SOFTMAX_BACKWARD
+    cdef cnp.ndarray xa = as_float_array(x, "grad_output" if backward else "x")
+    cdef cnp.ndarray ya
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    if backward:
+        ya = as_float_array(y, "y")
+        typenum = _result_type((x, y), [xa, ya])
+        if not same_shape(xa, ya):
+            raise ValueError(f"grad_output and y must have the same shape, got "
+                             f"{(<object> xa).shape} and {(<object> ya).shape}")
+    # A 0-d array is one row of one element.
+    cdef int ax = normalize_axis(axis, max(xa.ndim, 1))
+    if out is None:
+        result = cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0)
+    else:
+        result = check_out(out, xa, typenum)
+    if xa.ndim == 0:
+        xa = xa.reshape(1)
+        ya = ya.reshape(1) if backward else None
+        rows_out = result.reshape(1)
+    else:
+        rows_out = _axis_last(result, ax)
+    cdef cnp.ndarray a = as_buffer(_axis_last(xa, ax), typenum)
+    cdef cnp.ndarray b = as_buffer(_axis_last(ya, ax), typenum) if backward else a
+    cdef Py_ssize_t n = a.shape[a.ndim - 1]
+    if n == 0 or cnp.PyArray_SIZE(a) == 0:
+        return result
+    cdef cnp.ndarray target = destination(rows_out, [a, b])
+
+    cdef RowJob job
+    job.function = function
+    job.dtype = _dtype_index(typenum)
+    job.a = <const char*> cnp.PyArray_DATA(a)
+    job.b = <const char*> cnp.PyArray_DATA(b)
+    job.y = <char*> cnp.PyArray_DATA(target)
+    job.n = n
+    job.row_bytes = n * cnp.PyArray_ITEMSIZE(a)
+    job.temperature = temperature
+    job.zero_masked_rows = zero_masked_rows
+    cdef Py_ssize_t rows = cnp.PyArray_SIZE(a) // n
+    with nogil:
+        run_rows(&job, rows)
+    if target is not rows_out:
+        cnp.PyArray_CopyInto(rows_out, target)
+    return finish(result, x, out)
+
+
+cdef bint _zero_masked(object masked_rows) except -1:
+    if masked_rows == "nan":
+        return False
+    if masked_rows == "zero":
+        return True
+    raise ValueError(f"masked_rows must be 'nan' or 'zero', got {masked_rows!r}")
+
+
+def softmax(x, axis=-1, *, double temperature=1.0, masked_rows="nan", out=None):
+    """Softmax of x / temperature along axis, numerically stable.
+
+    A row of all -inf (fully masked) gives NaN, as in PyTorch and SciPy, or
+    zeros with masked_rows='zero'. A +inf in a row gives NaN, as in PyTorch.
+    """
+    return _rowwise(SOFTMAX, x, None, axis, temperature, _zero_masked(masked_rows), out)
+
+
+def log_softmax(x, axis=-1, *, double temperature=1.0, out=None):
+    """log(softmax(x / temperature)) along axis, without forming the softmax."""
+    return _rowwise(LOG_SOFTMAX, x, None, axis, temperature, False, out)
+
+
+def softmax_backward(grad_output, y, axis=-1, *, double temperature=1.0, out=None):
+    """Gradient of softmax from its OUTPUT y: y * (g - sum(g * y)) / temperature."""
+    return _rowwise(SOFTMAX_BACKWARD, grad_output, y, axis, temperature, False, out)
+
+
+def log_softmax_backward(grad_output, y, axis=-1, *, double temperature=1.0, out=None):
+    """Gradient of log_softmax from its OUTPUT y: (g - exp(y) * sum(g)) / temperature."""
+    return _rowwise(LOG_SOFTMAX_BACKWARD, grad_output, y, axis, temperature, False,
+                    out)
+
+
+def softmax_jacobian(y, axis=-1, *, double temperature=1.0):
+    """The Jacobian of softmax from its OUTPUT y: (diag(y) - y y^T) / temperature.
+
+    The result has shape (..., n, n): y's dimensions other than axis, in order,
+    then the row length twice.
+    """
+    check_temperature(temperature)
+    cdef cnp.ndarray ya = as_float_array(y, "y")
+    cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
+    rows = _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax)
+    jacobian = rows[..., :, None] * -rows[..., None, :]
+    index = np.arange(rows.shape[rows.ndim - 1])
+    # y(1 - y) rather than y - y*y: exact where y is close to 1.
+    jacobian[..., index, index] = rows * (1 - rows)
+    if temperature != 1:
+        jacobian /= temperature
+    return jacobian
+
+
+def log_softmax_jacobian(y, axis=-1, *, double temperature=1.0):
+    """The Jacobian of log_softmax from its OUTPUT y: (I - 1 exp(y)^T) / temperature.
+
+    Shape (..., n, n) as for softmax_jacobian.
+    """
+    check_temperature(temperature)
+    cdef cnp.ndarray ya = as_float_array(y, "y")
+    cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
+    rows = _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax)
+    n = rows.shape[rows.ndim - 1]
+    jacobian = np.eye(n, dtype=rows.dtype) - np.exp(rows)[..., None, :]
+    if temperature != 1:
+        jacobian /= temperature
+    return jacobian
