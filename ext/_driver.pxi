@@ -92,7 +92,8 @@ cdef cnp.ndarray as_buffer(cnp.ndarray a, int typenum):
     """a as a C-contiguous aligned array of typenum (a itself when it is one)."""
     if cnp.PyArray_TYPE(a) == typenum and _usable_buffer(a):
         return a
-    return np.ascontiguousarray(a, dtype=cnp.PyArray_DescrFromType(typenum))
+    # astype, not ascontiguousarray, which would turn a 0-d array into 1-d.
+    return a.astype(cnp.PyArray_DescrFromType(typenum), order="C")
 
 
 cdef str _dtype_name(int typenum):
