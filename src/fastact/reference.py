@@ -677,16 +677,23 @@ hardsigmoid_backward = _backward_from(hardsigmoid_derivative)
 
 @_float64_result
 def hardswish(x):
-    """x * min(max(x + 3, 0), 6) / 6; hardswish(-inf) = -0.0."""
+    """x * min(max(x + 3, 0), 6) / 6; hardswish(-inf) = -0.0.
+
+    x itself for x >= 3, where x * 6 / 6 would overflow near the largest float.
+    """
     x = _as_float64("x", x)
-    return _mul_limit(x, np.minimum(np.maximum(x + 3, 0), 6)) / 6
+    return np.where(x >= 3, x, _mul_limit(x, np.minimum(np.maximum(x + 3, 0), 6)) / 6)
 
 
 @_float64_result
 def hardswish_derivative(x):
-    """0 for x <= -3, x/3 + 1/2 on (-3, 3), 1 for x >= 3."""
+    """0 for x <= -3, x/3 + 1/2 on (-3, 3), 1 for x >= 3.
+
+    Evaluated as (2x + 3) / 6: near the zero at x = -1.5, 2x + 3 is exact, where
+    x/3 + 1/2 would cancel two rounded terms.
+    """
     x = _as_float64("x", x)
-    return np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3 + 0.5))
+    return np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, (2 * x + 3) / 6))
 
 
 hardswish_backward = _backward_from(hardswish_derivative)
