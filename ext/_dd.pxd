@@ -72,3 +72,12 @@ cdef inline double dd_mul_const(double c_hi, double c_lo, double v) noexcept nog
     # avoids inf - inf.
     cdef double p = c_hi * v
     return p if (v == 0.0 or p - p != 0.0) else fma(c_hi, v, c_lo * v)
+
+
+cdef inline double dd_div_to_d(dd_t a, dd_t b) noexcept nogil:
+    # (a.hi + a.lo) / (b.hi + b.lo) rounded nearly once: the quotient's exact
+    # residual (fma) plus the low parts give a first-order correction.
+    cdef double q = a.hi / b.hi
+    cdef double r = (fma(-q, b.hi, a.hi) + a.lo) - q * b.lo
+    # q = +-inf (e.g. softplus with a subnormal beta): r is inf - inf; keep q.
+    return q + r / b.hi if q - q == 0.0 else q

@@ -55,7 +55,7 @@
 from libc.math cimport exp, expm1, log1p, erfc, tanh, fabs, copysign, fma
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
-                  dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const)
+                  dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d)
 
 
 cdef extern from *:
@@ -78,6 +78,63 @@ cdef extern from *:
     static const double FA_SELU_SCALE_LO = 0x1.6fc7d272f2695p-55;
     static const double FA_SELU_SA_HI = 0x1.c212cc640f031p+0;  /* scale*alpha */
     static const double FA_SELU_SA_LO = 0x1.05161b045a1fep-56;
+
+    /* Derivatives near their zero x0 (SPEC 5: 4 ULP just outside the
+       +-0.05 window, where the plain formula cancels two ~0.25 terms):
+       f'(x) = t * P(t), t = (x - Z0_HI) - Z0_LO, P = DP[0] + DP[1] t + ...
+       (P has no zero on the interval, so Horner in double is good to ~1
+       ULP relative).  Fitted with mpmath (60 digits): x0 by findroot, P by
+       mpmath.chebyfit of f'(x0 + t)/t on the t interval below, coefficients
+       rounded to double; "maxrel" is the measured max relative error of
+       the rounded polynomial against f'(x0 + t)/t on 801 points (exact
+       evaluation, so Horner's own rounding comes on top). */
+    /* gelu_erf: x0=-0.75179152469356445746 t in [-1.05, 0.5] deg 22 maxrel 6.45e-17 (0.58 ulp) */
+    static const double FA_GELU_ERF_Z0_HI = -0x1.80ead197f00b4p-1;
+    static const double FA_GELU_ERF_Z0_LO = 0x1.13e74c58cada8p-56;
+    static const double FA_GELU_ERF_DP[23] = {
+        0x1.b9d98fa5a3215p-2, 0x1.8d9a941de3ac5p-2, -0x1.2a2ef9bb865aep-6,
+        -0x1.d2fa4c17c7e84p-4, -0x1.e4088244f9013p-7, 0x1.3e346def4204cp-6,
+        0x1.297b9d6ffa809p-8, -0x1.258a6d85630bap-9, -0x1.8680f74e5388ap-11,
+        0x1.86c863b68ff37p-13, 0x1.6961091dd5db6p-14, -0x1.784acb1f8f562p-17,
+        -0x1.03fec58379243p-17, 0x1.d0c3db4309c76p-22, 0x1.322a1335a1b3cp-21,
+        -0x1.ba4b8d0ba2083p-30, -0x1.309d4cefd14acp-25, -0x1.7dc19108b0dcdp-30,
+        0x1.071c4f3e3d856p-29, 0x1.3e9f73924436dp-33, -0x1.be00a2213171bp-34,
+        -0x1.7904e5318f99cp-36, -0x1.fbbfbf1ca705dp-41,
+    };
+    /* gelu_tanh: x0=-0.75246142207101625849 t in [-0.55, 0.45] deg 16 maxrel 6.61e-17 (0.59 ulp) */
+    static const double FA_GELU_TANH_Z0_HI = -0x1.81429f9e97e4dp-1;
+    static const double FA_GELU_TANH_Z0_LO = 0x1.4f523ed77dbdcp-55;
+    static const double FA_GELU_TANH_DP[17] = {
+        0x1.b8bacd2c96b91p-2, 0x1.8cd1a2b2fff33p-2, -0x1.029615edb0254p-6,
+        -0x1.d2b77346470f5p-4, -0x1.104a83ede00dcp-6, 0x1.427996dc125b8p-6,
+        0x1.58c9ed833694fp-8, -0x1.3d8d63f14c655p-9, -0x1.e63f336e429adp-11,
+        0x1.14bf6cd02e94ep-12, 0x1.0494f878afd34p-13, -0x1.25311cb4d17f9p-15,
+        -0x1.0bdbe59d480c4p-16, 0x1.8b0eb9448b50dp-18, 0x1.4b432a03f98bfp-19,
+        -0x1.db85df44226cbp-21, -0x1.d66329a55926ep-22,
+    };
+    /* silu: x0=-1.2784645427610737951 t in [-0.5, 0.5] deg 17 maxrel 3.22e-17 (0.29 ulp) */
+    static const double FA_SILU_Z0_HI = -0x1.474973c84120bp+0;
+    static const double FA_SILU_Z0_LO = -0x1.f8d74bc9ac154p-54;
+    static const double FA_SILU_DP[18] = {
+        0x1.be1410460527fp-3, 0x1.2c563458cc0adp-3, 0x1.353eb573ca456p-6,
+        -0x1.f2d0e32bc2991p-7, -0x1.b0f82c498fbc0p-8, 0x1.098e92b8ec7bdp-13,
+        0x1.a2a7caf0d0ca2p-11, 0x1.8574d13778517p-13, -0x1.57238da38b672p-15,
+        -0x1.f2d897cf30991p-16, -0x1.8af42c1681c2cp-19, 0x1.3ae11d56cd221p-19,
+        0x1.cdb461931a5b2p-21, -0x1.065a31ae2f420p-25, -0x1.8e6542a4ec40dp-24,
+        -0x1.42502b8cb93f7p-26, 0x1.4c1e004b6c058p-28, 0x1.6eae10d675b64p-29,
+    };
+    /* mish: x0=-1.1924312145154952121 t in [-0.5, 0.5] deg 18 maxrel 7.48e-17 (0.67 ulp) */
+    static const double FA_MISH_Z0_HI = -0x1.31432c0d12d84p+0;
+    static const double FA_MISH_Z0_LO = -0x1.bf319154da210p-55;
+    static const double FA_MISH_DP[19] = {
+        0x1.115acb42500bbp-2, 0x1.a34a251d8ad7bp-3, 0x1.574f121a868dbp-5,
+        -0x1.4c222fe64d57ep-6, -0x1.03369d4ac9134p-6, -0x1.b87ddfb50984ep-9,
+        0x1.1e5e184a1fc65p-10, 0x1.0379917e370fcp-10, 0x1.0a7954e071cbfp-12,
+        -0x1.5fff96b4b6774p-15, -0x1.d453aaa65ef4cp-15, -0x1.223c92858a8d3p-16,
+        0x1.fa159d7cbdab4p-21, 0x1.8690166132907p-19, 0x1.1fcf48436b68ap-20,
+        0x1.890a9acaba195p-26, -0x1.331e4759ee2d0p-23, -0x1.ce71e376c2bf3p-25,
+        -0x1.d38f62337aa41p-30,
+    };
     """
     const double FA_SQRT_2_OVER_PI_HI
     const double FA_SQRT_2_OVER_PI_LO
@@ -95,6 +152,18 @@ cdef extern from *:
     const double FA_SELU_SCALE_LO
     const double FA_SELU_SA_HI
     const double FA_SELU_SA_LO
+    const double FA_GELU_ERF_Z0_HI
+    const double FA_GELU_ERF_Z0_LO
+    const double FA_GELU_ERF_DP[23]
+    const double FA_GELU_TANH_Z0_HI
+    const double FA_GELU_TANH_Z0_LO
+    const double FA_GELU_TANH_DP[17]
+    const double FA_SILU_Z0_HI
+    const double FA_SILU_Z0_LO
+    const double FA_SILU_DP[18]
+    const double FA_MISH_Z0_HI
+    const double FA_MISH_Z0_LO
+    const double FA_MISH_DP[19]
 
 
 # ---------------------------------------------------------------------------
@@ -141,12 +210,15 @@ cdef inline double _tail_scale(double a) noexcept nogil:
     # The factor that undoes _exp_dd_scaled's scaling for argument a.
     return FA_TWO_M64 if a < -700.0 else 1.0
 
-cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
-    # exp(hi + lo) * (2^64 if hi < -700 else 1), for hi <= ~700 and
-    # |lo| <= ulp(hi).  Below -700 the argument is shifted by 64*ln2 (itself in
-    # double-double, the shift is exact by fast-two-sum) so the exp stays
-    # normal.  Below -800 the result is 0 whatever lo is, and lo (possibly
-    # inf/NaN from the caller's split of an infinite hi) is dropped.
+cdef inline dd_t _exp_dd_scaled2(double hi, double lo) noexcept nogil:
+    # exp(hi + lo) * (2^64 if hi < -700 else 1) as an unevaluated sum
+    # r.hi + r.lo (r.lo = r.hi * first-order correction), for hi <= ~700 and
+    # |lo| <= ulp(hi).  Keeping the correction separate lets a caller fold
+    # it in after its own arithmetic, so the result is not rounded twice.
+    # Below -700 the argument is shifted by 64*ln2 (itself in double-double;
+    # the shift is exact by fast-two-sum) so the exp stays normal.  Below -800
+    # the result is 0 whatever lo is, and lo (possibly inf/NaN from the
+    # caller's split of an infinite hi) is dropped.
     cdef bint deep = hi < -800.0
     cdef bint tail = hi < -700.0
     cdef double h = -800.0 if deep else hi
@@ -156,7 +228,12 @@ cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
     cdef double s = h + c
     cdef double t = c - (s - h)
     cdef double e = _exp(s)
-    return e + e * ((l + t) + cl)
+    return dd_make(e, e * ((l + t) + cl))
+
+cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
+    # The same, rounded to one double.
+    cdef dd_t e = _exp_dd_scaled2(hi, lo)
+    return e.hi + e.lo
 
 
 # ---------------------------------------------------------------------------
@@ -166,22 +243,37 @@ cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
 
 cdef inline double _x_sigmoid_dd(double x, double zh, double zl) noexcept nogil:
     # x * sigmoid(zh + zl): silu, swish, tanh-gelu (0.5x(1+tanh u) = x*sigma(2u)).
+    # x*num and 1+e are formed exactly (double-double) and divided once, so
+    # the only error left besides the final rounding is exp's own.
     cdef bint neg = zh < 0.0
     cdef double a = -fabs(zh)
-    cdef double e_s = _exp_dd_scaled(a, zl if neg else -zl)
+    cdef dd_t e_s = _exp_dd_scaled2(a, zl if neg else -zl)
     cdef double sc = _tail_scale(a)
-    cdef double e = e_s * sc
-    cdef double num = e_s if neg else 1.0
-    cdef double r = (x * num) / (1.0 + e) * (sc if neg else 1.0)
+    cdef dd_t num = e_s if neg else dd_make(1.0, 0.0)
+    cdef dd_t xn = dd_two_prod(x, num.hi)
+    # x = +-inf: the exact product's low part is inf - inf; drop it.
+    xn.lo = (xn.lo + x * num.lo) if xn.hi - xn.hi == 0.0 else 0.0
+    cdef dd_t d = dd_fast_two_sum(1.0, e_s.hi * sc)
+    d.lo = d.lo + e_s.lo * sc
+    cdef double r = dd_div_to_d(xn, d) * (sc if neg else 1.0)
+    # x = +-inf: the division's residual is inf - inf; the plain quotient is
+    # the limit (and stays NaN for a NaN x).
+    r = r if r == r else xn.hi / d.hi
     # sigma == 0 exactly only for an infinite or huge z: x*0 would be NaN for
-    # x = +-inf, the limit is a zero with x's sign.
-    return copysign(0.0, x) if num == 0.0 else r
+    # x = +-inf, the limit is a zero with x's sign.  sigma > 0, so the result
+    # has x's sign: copysign also restores -0.0, which the exact-product
+    # correction (-0 + +0) would turn into +0.
+    return copysign(0.0, x) if num.hi == 0.0 else copysign(r, x)
 
-cdef inline double _sigmoid_1p_dd(double zh, double zl, double m) noexcept nogil:
+cdef inline double _sigmoid_1p_dd(double zh, double zl, double m, double ml) noexcept nogil:
     # sigma(z) * (1 + m*sigma(-z)): the derivative of x*sigma(z(x)) with
-    # m = x*z'(x) (silu: m = x, swish: m = beta*x, tanh-gelu: m = x*2u').
-    # Factoring sigma(z) out keeps the product e-linear, so the subnormal
-    # scaling applies.  Caller guarantees m finite (clamps x).
+    # m = mh + ml = x*z'(x) (silu: m = x, swish: m = beta*x, tanh-gelu:
+    # m = x*2u').  Factoring sigma(z) out keeps the product e-linear, so the
+    # subnormal scaling applies.  Caller guarantees m finite (clamps x).
+    # For z < 0 (where m < 0 too) the bracket is written as
+    # (1 + m) - m*sigma(z): 1 + m is exact or nearly so and the two terms no
+    # longer cancel (1 + m*sigma(-z) cancels by a factor ~3 on both sides of
+    # the derivative's zero); near the zero itself callers use a polynomial.
     cdef bint neg = zh < 0.0
     cdef double a = -fabs(zh)
     cdef double e_s = _exp_dd_scaled(a, zl if neg else -zl)
@@ -190,7 +282,24 @@ cdef inline double _sigmoid_1p_dd(double zh, double zl, double m) noexcept nogil
     cdef double d = 1.0 + e
     cdef double sp = (e_s if neg else 1.0) / d
     cdef double sn = (1.0 if neg else e) / d
-    return sp * (1.0 + m * sn) * (sc if neg else 1.0)
+    cdef double br = (((1.0 + m) + ml) - m * (e / d)) if neg else (1.0 + m * sn)
+    return sp * br * (sc if neg else 1.0)
+
+cdef inline double _poly_zero(double t, const double* c, int n) noexcept nogil:
+    # t * (c[0] + c[1] t + ... + c[n-1] t^(n-1)), Horner (a derivative near
+    # its zero, see the FA_*_DP constants).
+    cdef double p = c[n - 1]
+    cdef int i
+    for i in range(n - 2, -1, -1):
+        p = p * t + c[i]
+    return t * p
+
+cdef inline double _silu_deriv_dd(double zh, double zl) noexcept nogil:
+    # silu'(z), z = zh + zl, zh already clamped to +-800 (zl = 0 then).
+    cdef double t = ((zh - FA_SILU_Z0_HI) - FA_SILU_Z0_LO) + zl
+    cdef double pz = _poly_zero(t, FA_SILU_DP, 18)
+    cdef double r = _sigmoid_1p_dd(zh, zl, zh, zl)
+    return pz if fabs(t) < 0.5 else r
 
 cdef inline double _sigmoid(double x) noexcept nogil:
     cdef double e = _exp(-fabs(x))
@@ -227,13 +336,18 @@ cdef inline double _mills_series(double x) noexcept nogil:
     return 1.0 + w * s
 
 
-cdef inline double _gelu_phi_cdf(double x) noexcept nogil:
-    # Phi(x) = erfc(-x/sqrt2)/2 for x >= -20 with the argument in
-    # double-double: erfc(zh + zl) = erfc(zh) - zl * 2/sqrt(pi) * exp(-zh^2),
-    # and exp(-zh^2) = exp(-x^2/2) to the accuracy a first-order term needs.
+cdef inline dd_t _gelu_phi_cdf2(double x) noexcept nogil:
+    # 2*Phi(x) = erfc(-x/sqrt2) for x >= -20 as erfc(zh) plus a separate
+    # first-order term for the argument's low part:
+    # erfc(zh + zl) = erfc(zh) - zl * 2/sqrt(pi) * exp(-zh^2), and
+    # exp(-zh^2) = exp(-x^2/2) to the accuracy a first-order term needs.
     cdef dd_t z = dd_mul_d(dd_make(FA_INV_SQRT2_HI, FA_INV_SQRT2_LO), -x)
     cdef double g = _gauss_scaled(x) * _gauss_scale(x)
-    return 0.5 * (_erfc(z.hi) - z.lo * FA_TWO_OVER_SQRT_PI * g)
+    return dd_make(_erfc(z.hi), -(z.lo * FA_TWO_OVER_SQRT_PI * g))
+
+cdef inline double _gelu_phi_cdf(double x) noexcept nogil:
+    cdef dd_t p = _gelu_phi_cdf2(x)
+    return 0.5 * (p.hi + p.lo)
 
 
 # ---------------------------------------------------------------------------
@@ -247,11 +361,11 @@ cdef inline dd_t _gelu_tanh_2u(double x) noexcept nogil:
     u = dd_mul_dd(u, dd_make(FA_SQRT_2_OVER_PI_HI, FA_SQRT_2_OVER_PI_LO))
     return dd_make(2.0 * u.hi, 2.0 * u.lo)
 
-cdef inline double _gelu_tanh_m(double x) noexcept nogil:
+cdef inline dd_t _gelu_tanh_m(double x) noexcept nogil:
     cdef dd_t cx2 = dd_mul_dd(dd_make(FA_GELU_C_HI, FA_GELU_C_LO), dd_two_prod(x, x))
     cdef dd_t v = dd_mul_d(dd_add_d(dd_mul_d(cx2, 3.0), 1.0), x)
     v = dd_mul_dd(v, dd_make(FA_SQRT_2_OVER_PI_HI, FA_SQRT_2_OVER_PI_LO))
-    return 2.0 * v.hi
+    return dd_make(2.0 * v.hi, 2.0 * v.lo)
 
 
 # ===========================================================================
@@ -312,10 +426,19 @@ cdef inline double gelu_erf_forward(double x) noexcept nogil:
     # ratio), which never multiplies a subnormal by x.  Clamped to +-40:
     # beyond it gelu is x (Phi = 1) or -0.0 in double.
     cdef double xc = _clamp(x, -40.0, 40.0)
-    cdef double tail = -(_gauss_scaled(xc)
-                         * dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO,
-                                        _mills_series(xc))) * _gauss_scale(xc)
-    return tail if xc < -20.0 else x * _gelu_phi_cdf(xc)
+    cdef dd_t sq = dd_two_prod(xc, xc)
+    cdef dd_t g = _exp_dd_scaled2(-0.5 * sq.hi, -0.5 * sq.lo)
+    cdef double m = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO,
+                                 _mills_series(xc))
+    cdef dd_t gm = dd_two_prod(g.hi, m)
+    cdef double tail = -(gm.hi + (gm.lo + g.lo * m)) * _gauss_scale(xc)
+    # x * erfc/2 with the product formed exactly and rounded once.
+    # (x > 40 returns x itself: the exact product's low part would be
+    # inf - inf at x = inf.)
+    cdef dd_t p = _gelu_phi_cdf2(xc)
+    cdef dd_t xp = dd_two_prod(xc, p.hi)
+    cdef double mid = 0.5 * (xp.hi + (xp.lo + xc * p.lo))
+    return tail if xc < -20.0 else (x if x > 40.0 else copysign(mid, x))
 
 cdef inline double gelu_erf_derivative(double x) noexcept nogil:
     # Phi(x) + x*phi(x); for x < -20, phi(x) * (x - S/x).
@@ -325,6 +448,9 @@ cdef inline double gelu_erf_derivative(double x) noexcept nogil:
     cdef double phi_s = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO, g_s)
     cdef double tail = phi_s * (xc - _mills_series(xc) / xc) * sc
     cdef double mid = _gelu_phi_cdf(xc) + xc * (phi_s * sc)
+    cdef double t = (xc - FA_GELU_ERF_Z0_HI) - FA_GELU_ERF_Z0_LO
+    cdef double pz = _poly_zero(t, FA_GELU_ERF_DP, 23)
+    mid = pz if (t > -1.05 and t < 0.5) else mid
     return tail if xc < -20.0 else mid
 
 
@@ -337,7 +463,11 @@ cdef inline double gelu_tanh_forward(double x) noexcept nogil:
 cdef inline double gelu_tanh_derivative(double x) noexcept nogil:
     cdef double xc = _clamp(x, -25.0, 25.0)
     cdef dd_t z = _gelu_tanh_2u(xc)
-    return _sigmoid_1p_dd(z.hi, z.lo, _gelu_tanh_m(xc))
+    cdef dd_t m = _gelu_tanh_m(xc)
+    cdef double t = (xc - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
+    cdef double pz = _poly_zero(t, FA_GELU_TANH_DP, 17)
+    cdef double r = _sigmoid_1p_dd(z.hi, z.lo, m.hi, m.lo)
+    return pz if (t > -0.55 and t < 0.45) else r
 
 
 # sigmoid
@@ -383,7 +513,7 @@ cdef inline double silu_forward(double x) noexcept nogil:
 
 cdef inline double silu_derivative(double x) noexcept nogil:
     cdef double xc = _clamp(x, -800.0, 800.0)
-    return _sigmoid_1p_dd(xc, 0.0, xc)
+    return _silu_deriv_dd(xc, 0.0)
 
 
 # swish: x * sigmoid(beta*x), beta*x carried with its rounding error
@@ -396,7 +526,7 @@ cdef inline double swish_derivative(double x, double beta) noexcept nogil:
     # d/dx x*sigma(bx) = sigma(z)(1 + z*sigma(-z)), z = bx: silu'(z).
     cdef dd_t z = dd_two_prod(beta, x)
     cdef double zh = _clamp(z.hi, -800.0, 800.0)
-    return _sigmoid_1p_dd(zh, z.lo, zh)
+    return _silu_deriv_dd(zh, z.lo if zh == z.hi else 0.0)
 
 
 # mish: x * tanh(softplus(x))
@@ -405,18 +535,22 @@ cdef inline double swish_derivative(double x, double beta) noexcept nogil:
 # from overflow and tanh(softplus) is 1 - 2e^-80 = 1 in double).
 
 cdef inline double mish_forward(double x) noexcept nogil:
+    # x*q/(1+q) with q = e + e^2/2, e = exp(x), all in double-double and
+    # divided once.
     cdef double xc = _clamp_hi(x, 40.0)
-    cdef double e_s = _exp_dd_scaled(xc, 0.0)
+    cdef dd_t e_s = _exp_dd_scaled2(xc, 0.0)
     cdef double sc = _tail_scale(xc)
-    cdef double q_s = fma(0.5 * (e_s * sc), e_s, e_s)
-    cdef dd_t s = dd_two_sum(1.0, q_s * sc)         # 1 + q, exactly
-    cdef double r = 1.0 / s.hi
-    r = r - r * (s.lo * r)                           # 1/(1+q)
-    cdef double t_s = q_s / s.hi
-    t_s = t_s - t_s * (s.lo / s.hi)                  # q/(1+q), e-linear
-    # x < 0: q/(1+q) (small, no cancellation); x > 0: 1 - 1/(1+q).
-    cdef double t = t_s if xc <= 0.0 else 1.0 - r
-    return _clamp_lo(x, -800.0) * t * sc
+    cdef dd_t h = dd_two_prod(0.5 * (e_s.hi * sc), e_s.hi)   # e^2/2, scaled
+    cdef dd_t q_s = dd_two_sum(e_s.hi, h.hi)
+    q_s.lo = q_s.lo + (h.lo + e_s.lo * (1.0 + e_s.hi * sc))
+    cdef dd_t d = dd_two_sum(1.0, q_s.hi * sc)
+    d.lo = d.lo + q_s.lo * sc
+    cdef double xm = _clamp_lo(xc, -800.0)
+    cdef dd_t n = dd_two_prod(xm, q_s.hi)
+    n.lo = n.lo + xm * q_s.lo
+    cdef double r = dd_div_to_d(n, d) * sc
+    # tanh(softplus) > 0: the sign is x's (keeps -0.0, and -inf -> -0.0).
+    return x if x > 40.0 else copysign(r, x)
 
 cdef inline double mish_derivative(double x) noexcept nogil:
     # tanh(sp) + x * sech^2(sp) * sigmoid(x)
@@ -435,7 +569,18 @@ cdef inline double mish_derivative(double x) noexcept nogil:
     cdef double t = t_s if xc <= 0.0 else t_unscaled_pos
     cdef double sig_s = e_s / (1.0 + e)
     cdef double sech2 = (2.0 * q + 1.0) * (r * r)
-    return (t + xc * (sig_s * sech2)) * sc
+    cdef double pos = (t + xc * (sig_s * sech2)) * sc
+    # x <= 0: over the common denominator (1+q)^2 (1+e), mish' = e*B/den with
+    # B = (1+x) + e(5/2 + 2x) + e^2(5/2 + x) + 5e^3/4 + e^4/4, whose terms
+    # only cancel at the zero x0 (covered by the polynomial); t + x*(...)
+    # cancels by a factor ~2-5 all along x < 0.  1 + x is exact for x <= -0.5.
+    cdef double b = (1.0 + xc) + e * ((2.5 + 2.0 * xc) + e * ((2.5 + xc) + e * (1.25 + 0.25 * e)))
+    # (1+q)^2 (1+e) expanded in e: the leading 1 is added last.
+    cdef double den = 1.0 + e * (3.0 + e * (4.0 + e * (3.0 + e * (1.25 + 0.25 * e))))
+    cdef double neg = (e_s * b) / den * sc + 0.0   # + 0.0: -inf -> +0.0 as before
+    cdef double tz = (xc - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
+    cdef double pz = _poly_zero(tz, FA_MISH_DP, 19)
+    return pz if fabs(tz) < 0.5 else (pos if xc > 0.0 else neg)
 
 
 # softplus: PyTorch's log1p(exp(beta*x))/beta, x where beta*x > threshold
@@ -444,14 +589,22 @@ cdef inline double softplus_forward(double x, double beta, double threshold) noe
     cdef dd_t z = dd_two_prod(beta, x)
     cdef bint neg = z.hi < 0.0
     cdef double a = -fabs(z.hi)
-    cdef double e_s = _exp_dd_scaled(a, z.lo if neg else -z.lo)
+    cdef dd_t e_s = _exp_dd_scaled2(a, z.lo if neg else -z.lo)
     cdef double sc = _tail_scale(a)
-    cdef double lp = _log1p(e_s * sc)
-    # (max(z,0) + log1p(exp(-|z|)))/beta.
-    # (bx + lp)/b = x + lp/b: x is exact, so no rounding of b*x is involved.
-    cdef double body = x + lp / beta if z.hi > 0.0 else lp / beta
+    cdef double eh = e_s.hi * sc
+    # log1p(eh + el) = log1p(eh) + el/(1+eh): exp's correction folded in once.
+    cdef dd_t lp = dd_make(_log1p(eh), (e_s.lo * sc) / (1.0 + eh))
+    # e < 2^-10: log1p(e) = e + e*(-e/2 + e^2/3 - ...) keeps e exact and
+    # avoids log1p's own rounding (truncation < 2^-60 relative).
+    cdef double w = eh * (-0.5 + eh * (1.0 / 3.0 + eh * (-0.25 + eh * (
+        0.2 + eh * (-1.0 / 6.0 + eh * (1.0 / 7.0))))))
+    lp = dd_make(eh, eh * w + e_s.lo * sc) if eh < 0.0009765625 else lp
+    # (max(z,0) + log1p(exp(-|z|)))/beta; for z > 0 that is x + lp/beta, and
+    # x is exact, so no rounding of beta*x is involved.
+    cdef double lpb = dd_div_to_d(lp, dd_make(beta, 0.0))
+    cdef double body = x + lpb if z.hi > 0.0 else lpb
     # Subnormal range: log1p(e) = e, scaled; rounded once at the end.
-    cdef double deep = e_s / beta * sc
+    cdef double deep = (e_s.hi + e_s.lo) / beta * sc
     cdef double r = deep if a < -700.0 else body
     return x if z.hi > threshold else r
 
