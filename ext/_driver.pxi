@@ -175,12 +175,22 @@ cdef cnp.ndarray destination(cnp.ndarray target, list inputs):
     return target
 
 
-cdef inline object finish(cnp.ndarray result, object first_argument, object out):
-    # A 0-d result of a scalar argument comes back as a NumPy scalar, as from
-    # a ufunc; arrays (0-d included) come back as arrays.
-    if out is None and result.ndim == 0 and not cnp.PyArray_Check(first_argument):
-        return result[()]
-    return result
+cdef object finish(object results, tuple arguments, object out):
+    """The value to return: results, with 0-d results of scalar arguments unwrapped.
+
+    As from a ufunc, scalar arguments (no argument an ndarray) give NumPy
+    scalars; arrays, 0-d included, give arrays. results is an array or a pair.
+    """
+    if out is not None:
+        return results
+    for argument in arguments:
+        if cnp.PyArray_Check(argument):
+            return results
+    if isinstance(results, tuple):
+        return tuple(r[()] if (<cnp.ndarray> r).ndim == 0 else r for r in results)
+    if (<cnp.ndarray> results).ndim == 0:
+        return results[()]
+    return results
 
 
 # ---------------------------------------------------------------- threads
@@ -233,11 +243,15 @@ cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
 # ---------------------------------------------------------------- elementwise
 
 cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
-                  object c, object out, const double* params):
+                  object c, object out, const double* params,
+                  tuple user_arguments=None):
     """Run loops[dtype] on the arguments (a; a, b; or a, b, c), elementwise.
 
     Arguments broadcast against each other; the result has their common
     dtype (NumPy 2 rules). Two-output loops take `out` as a tuple of two.
+    user_arguments, when the caller made some of the arguments itself (drawn
+    slopes, halves), are the ones the user passed, which decide whether a 0-d
+    result comes back as a scalar.
     """
     cdef tuple originals = (a, b, c)[:arity]
     cdef list arrays = [as_float_array(v, name) for v, name in
@@ -289,9 +303,8 @@ cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
     for i in range(n_outputs):
         if targets[i] is not results[i]:
             cnp.PyArray_CopyInto(<cnp.ndarray> results[i], <cnp.ndarray> targets[i])
-    if n_outputs == 2:
-        return (results[0], results[1])
-    return finish(<cnp.ndarray> results[0], a, out)
+    return finish((results[0], results[1]) if n_outputs == 2 else results[0],
+                  originals if user_arguments is None else user_arguments, out)
 
 
 # ---------------------------------------------------------------- parameters
@@ -307,7 +320,6 @@ cdef inline void check_finite_nonzero(double value, str name) except *:
 
 
 cdef int normalize_axis(object axis, int ndim, str name="axis") except -1:
-    cdef Py_ssize_t ax
     try:
         ax = axis.__index__()
     except AttributeError:

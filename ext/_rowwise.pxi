@@ -107,7 +107,7 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
         run_rows(&job, rows)
     if target is not rows_out:
         cnp.PyArray_CopyInto(rows_out, target)
-    return finish(result, x, out)
+    return finish(result, (x, y), out)
 
 
 cdef bint _zero_masked(object masked_rows) except -1:

@@ -22,16 +22,22 @@ cdef object _run_slopes(SlopeMode mode, object grad_output, object x, object slo
             return apply(<void**> loops.derivative, 1, 1, x, None, None, out, params)
         return apply(<void**> loops.backward, 2, 1, grad_output, x, None, out, params)
     if mode == FORWARD:
-        return apply(<void**> KERNELS.slope.forward, 2, 1, x, slope, None, out, params)
+        return apply(<void**> KERNELS.slope.forward, 2, 1, x, slope, None, out, params,
+                     (x,))
     if mode == DERIVATIVE:
         return apply(<void**> KERNELS.slope.derivative, 2, 1, x, slope, None, out,
-                     params)
+                     params, (x,))
     return apply(<void**> KERNELS.slope.backward, 3, 1, grad_output, x, slope, out,
-                 params)
+                 params, (grad_output, x))
 
 
-cdef object _prelu_slope(cnp.ndarray x, object weight, object axis):
-    """The weight as one float, or broadcast along `axis` to x's shape and dtype."""
+cdef object _prelu_slope(object x_argument, object weight, object axis):
+    """The weight as one float, or broadcast along `axis` to x's shape and dtype.
+
+    With one weight element `axis` plays no part (as for a 1-D input in
+    PyTorch, which has no channel axis) and is not checked.
+    """
+    cdef cnp.ndarray x = as_float_array(x_argument, "x")
     cdef cnp.ndarray w = as_float_array(weight, "weight")
     if cnp.PyArray_SIZE(w) == 1:
         return float(w.reshape(()))
@@ -52,23 +58,20 @@ cdef object _prelu_slope(cnp.ndarray x, object weight, object axis):
 def prelu(x, weight, *, axis=1, out=None):
     """PReLU: x if x > 0 else weight[c] * x, with c the index along `axis`.
 
-    weight has one element (one slope for everything) or x.shape[axis]
-    elements, one per channel, as torch.nn.functional.prelu with channels on
-    axis 1. The result has x's dtype.
+    weight has one element (one slope for everything; axis is then unused) or
+    x.shape[axis] elements, one per channel, as torch.nn.functional.prelu with
+    channels on axis 1. The result has x's dtype.
     """
-    x = as_float_array(x, "x")
     return _run_slopes(FORWARD, None, x, _prelu_slope(x, weight, axis), out)
 
 
 def prelu_derivative(x, weight, *, axis=1, out=None):
     """Derivative of prelu with respect to x: 1 if x > 0 else weight[c]."""
-    x = as_float_array(x, "x")
     return _run_slopes(DERIVATIVE, None, x, _prelu_slope(x, weight, axis), out)
 
 
 def prelu_backward(grad_output, x, weight, *, axis=1, out=None):
     """Gradient of prelu with respect to x: grad_output * prelu_derivative(x, weight)."""
-    x = as_float_array(x, "x")
     return _run_slopes(BACKWARD, grad_output, x, _prelu_slope(x, weight, axis), out)
 
 

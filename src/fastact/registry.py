@@ -23,6 +23,8 @@ from ._catalog import ELEMENTWISE
 
 
 class ActivationInfo(NamedTuple):
+    """One registered activation: its functions, parameters and NumPy reference."""
+
     name: str
     kind: str
     forward: Callable
