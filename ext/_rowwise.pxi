@@ -153,13 +153,15 @@ def softmax_jacobian(y, axis=-1, *, double temperature=1.0):
     cdef cnp.ndarray ya = as_float_array(y, "y")
     cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
     rows = _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax)
-    jacobian = rows[..., :, None] * -rows[..., None, :]
+    # In float64 whatever the dtype, so each float32 element rounds once.
+    rows64 = rows.astype(np.float64)
+    jacobian = rows64[..., :, None] * -rows64[..., None, :]
     index = np.arange(rows.shape[rows.ndim - 1])
     # y(1 - y) rather than y - y*y: exact where y is close to 1.
-    jacobian[..., index, index] = rows * (1 - rows)
+    jacobian[..., index, index] = rows64 * (1 - rows64)
     if temperature != 1:
         jacobian /= temperature
-    return jacobian
+    return jacobian.astype(rows.dtype, copy=False)
 
 
 def log_softmax_jacobian(y, axis=-1, *, double temperature=1.0):
@@ -171,8 +173,13 @@ def log_softmax_jacobian(y, axis=-1, *, double temperature=1.0):
     cdef cnp.ndarray ya = as_float_array(y, "y")
     cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
     rows = _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax)
+    # In float64 whatever the dtype, with 1 - exp(y) as -expm1(y): exact where
+    # y is close to 0, and each element rounds once to float32.
+    rows64 = rows.astype(np.float64)
     n = rows.shape[rows.ndim - 1]
-    jacobian = np.eye(n, dtype=rows.dtype) - np.exp(rows)[..., None, :]
+    jacobian = np.repeat(-np.exp(rows64)[..., None, :], n, axis=-2)
+    index = np.arange(n)
+    jacobian[..., index, index] = -np.expm1(rows64)
     if temperature != 1:
         jacobian /= temperature
-    return jacobian
+    return jacobian.astype(rows.dtype, copy=False)
