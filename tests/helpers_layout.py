@@ -11,7 +11,6 @@
 """
 import numpy as np
 
-from cases import Case
 
 EPS_FLOOR = 4.0  # SPEC 5: "abs <= 4 eps" near zeros of the derivative
 

@@ -24,10 +24,8 @@ import textwrap
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fastact as fa  # noqa: E402
-from cases import CASES  # noqa: E402
+import fastact as fa
+from cases import CASES
 
 CASE_IDS = [case.id for case in CASES]
 SHAPE = (3, 4)

@@ -19,16 +19,12 @@ Run:  python -m pytest tests/test_mpmath.py -q        (a few seconds)
 """
 
 import functools
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import mpref  # noqa: E402
-import ulp  # noqa: E402
+import mpref
+import ulp
 
 fa = pytest.importorskip("fastact")
 

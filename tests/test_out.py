@@ -22,15 +22,12 @@ Jacobians), in float32 and float64:
 Run:  python -m pytest tests/test_out.py -q
 """
 import itertools
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from cases import CASES  # noqa: E402
+from bits import assert_same_bits
+from cases import CASES
 
 OUT_CASES = [case for case in CASES if case.takes_out]
 OUT_IDS = [case.id for case in OUT_CASES]
@@ -41,28 +38,6 @@ DTYPE_IDS = ["float32", "float64"]
 # so softmax has several rows and prelu several channels.
 SHAPE = (5, 7)
 SENTINEL = 1234.5678
-
-
-def _uint(dtype):
-    return np.uint32 if np.dtype(dtype).itemsize == 4 else np.uint64
-
-
-def bits(a):
-    a = np.ascontiguousarray(a)
-    return a.view(_uint(a.dtype))
-
-
-def assert_same_bits(got, expected):
-    got = np.asarray(got)
-    expected = np.asarray(expected)
-    assert got.shape == expected.shape
-    assert got.dtype == expected.dtype
-    mismatch = bits(got) != bits(expected)
-    if mismatch.any():
-        index = tuple(np.argwhere(mismatch)[0])
-        raise AssertionError(
-            f"{mismatch.sum()} of {mismatch.size} elements differ; first at {index}: "
-            f"got {got[index]!r}, expected {expected[index]!r}")
 
 
 def as_tuple(result, case):

@@ -17,7 +17,6 @@ random transposition and, sometimes, an odd byte offset. Properties:
 * in-place (out= the input, on a copy) gives the same bits as out-of-place.
 """
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp

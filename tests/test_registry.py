@@ -17,18 +17,14 @@ Run:  python -m pytest tests/test_registry.py -q
 """
 import importlib
 import inspect
-import os
-import sys
 from types import MappingProxyType
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fastact as fa  # noqa: E402
-from fastact import reference  # noqa: E402
-from cases import VARIANTS  # noqa: E402
+import fastact as fa
+from fastact import reference
+from cases import VARIANTS
 
 SPEC_NAMES = {
     "relu": "elementwise", "leaky_relu": "elementwise", "prelu": "parametric",

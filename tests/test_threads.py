@@ -29,10 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fastact as fa  # noqa: E402
-from cases import CASES  # noqa: E402
+import fastact as fa
+from bits import assert_same_bits
+from cases import CASES
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["float32", "float64"]
@@ -43,28 +42,6 @@ def restore_threads():
     previous = fa.get_num_threads()
     yield
     fa.set_num_threads(previous)
-
-
-def _uint(dtype):
-    return np.uint32 if np.dtype(dtype).itemsize == 4 else np.uint64
-
-
-def bits(a):
-    a = np.ascontiguousarray(a)
-    return a.view(_uint(a.dtype))
-
-
-def assert_same_bits(got, expected, what=""):
-    got = np.asarray(got)
-    expected = np.asarray(expected)
-    assert got.shape == expected.shape, what
-    assert got.dtype == expected.dtype, what
-    mismatch = bits(got) != bits(expected)
-    if mismatch.any():
-        index = tuple(np.argwhere(mismatch)[0])
-        raise AssertionError(
-            f"{what}: {mismatch.sum()} of {mismatch.size} elements differ; first at "
-            f"{index}: got {got[index]!r}, expected {expected[index]!r}")
 
 
 def as_tuple(result):

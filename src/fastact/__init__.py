@@ -10,10 +10,10 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import _api, _dispatch
 from ._api import *  # noqa: F401,F403  (the public functions; see __all__)
-from ._api import get_num_threads, set_num_threads
-from ._threads import num_threads
-from ._config import config, show_config
-from .registry import REGISTRY, ActivationInfo, get_activation
+from ._api import get_num_threads, set_num_threads  # noqa: F401 (public)
+from ._threads import num_threads  # noqa: F401 (public)
+from ._config import config, show_config  # noqa: F401 (public)
+from .registry import REGISTRY, ActivationInfo, get_activation  # noqa: F401 (public)
 
 try:
     __version__ = _version("fastact")
