@@ -66,18 +66,18 @@ cdef cnp.ndarray as_float_array(object x, str name):
     raise TypeError(f"{name} must have dtype {_ACCEPTED}; got dtype {a.dtype}")
 
 
-cdef inline bint _is_strong(object x) noexcept:
+cdef inline bint _is_weak(object x) noexcept:
     # NumPy 2 promotion: Python scalars do not widen float32 arrays.
-    return not (type(x) is float or type(x) is int or type(x) is bool)
+    return type(x) is float or type(x) is int or type(x) is bool
 
 
-cdef int _result_type(tuple originals, list arrays) except -1:
+cdef int result_type(tuple originals, object arrays) except -1:
     """float64 if any array-like argument is float64, else float32."""
     cdef Py_ssize_t i
     cdef bint any_strong = False
     cdef int t = cnp.NPY_FLOAT
     for i in range(len(arrays)):
-        if _is_strong(originals[i]):
+        if not _is_weak(originals[i]):
             any_strong = True
             if cnp.PyArray_TYPE(<cnp.ndarray> arrays[i]) == cnp.NPY_DOUBLE:
                 t = cnp.NPY_DOUBLE
@@ -164,7 +164,7 @@ cdef inline bint _exact_alias(cnp.ndarray a, cnp.ndarray b) noexcept:
     return cnp.PyArray_DATA(a) == cnp.PyArray_DATA(b)
 
 
-cdef cnp.ndarray destination(cnp.ndarray target, list inputs):
+cdef cnp.ndarray destination(cnp.ndarray target, tuple inputs):
     """Where a loop may write a result meant for target: target, or a temporary."""
     if not _usable_buffer(target):
         return cnp.PyArray_EMPTY(target.ndim, target.shape, cnp.PyArray_TYPE(target), 0)
@@ -242,69 +242,96 @@ cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
 
 # ---------------------------------------------------------------- elementwise
 
-cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
-                  object c, object out, const double* params,
-                  tuple user_arguments=None):
-    """Run loops[dtype] on the arguments (a; a, b; or a, b, c), elementwise.
-
-    Arguments broadcast against each other; the result has their common
-    dtype (NumPy 2 rules). Two-output loops take `out` as a tuple of two.
-    user_arguments, when the caller made some of the arguments itself (drawn
-    slopes, halves), are the ones the user passed, which decide whether a 0-d
-    result comes back as a scalar.
-    """
-    cdef tuple originals = (a, b, c)[:arity]
-    cdef list arrays = [as_float_array(v, name) for v, name in
-                        zip(originals, ("x", "second argument", "third argument"))]
-    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray> arrays[0])
-    cdef Py_ssize_t i
-    if arity > 1:
-        typenum = _result_type(originals, arrays)
-        if not all(same_shape(<cnp.ndarray> v, <cnp.ndarray> arrays[0]) for v in arrays):
+cdef tuple _common_arrays(tuple originals, tuple names):
+    """The arguments as float arrays of one dtype and one (broadcast) shape."""
+    cdef Py_ssize_t k = len(originals), i
+    cdef list arrays = [None] * k
+    for i in range(k):
+        arrays[i] = as_float_array(originals[i], names[i])
+    cdef int typenum = result_type(originals, arrays)
+    for i in range(1, k):
+        if not same_shape(<cnp.ndarray> arrays[i], <cnp.ndarray> arrays[0]):
             try:
                 arrays = list(np.broadcast_arrays(*arrays))
             except ValueError:
-                raise ValueError("arguments could not be broadcast together with "
-                                 f"shapes {[v.shape for v in arrays]}") from None
-    for i in range(arity):
+                raise ValueError(
+                    f"{', '.join(names[:k])} could not be broadcast together with "
+                    f"shapes {', '.join(str(v.shape) for v in arrays)}") from None
+            break
+    for i in range(k):
         arrays[i] = as_buffer(<cnp.ndarray> arrays[i], typenum)
-    cdef cnp.ndarray first = <cnp.ndarray> arrays[0]
+    return tuple(arrays)
 
-    cdef list results
+
+cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
+                  object c, object out, const double* params,
+                  tuple names=("x",), tuple user_arguments=None):
+    """Run loops[dtype] on the arguments (a; a, b; or a, b, c), elementwise.
+
+    Arguments (called `names` in messages) broadcast against each other; the
+    result has their common dtype (NumPy 2 rules). Two-output loops take `out`
+    as a tuple of two. user_arguments, when the caller made some of the
+    arguments itself (drawn slopes, halves), are the ones the user passed,
+    which decide whether a 0-d result comes back as a scalar.
+    """
+    cdef tuple arrays
+    cdef cnp.ndarray first
+    if arity == 1:
+        # The one-argument path is every forward and derivative: kept free of
+        # tuple and list building, as it decides the cost of a small call.
+        first = as_float_array(a, names[0])
+        first = as_buffer(first, cnp.PyArray_TYPE(first))
+        arrays = (first,)
+    else:
+        arrays = _common_arrays((a, b, c)[:arity], names)
+        first = <cnp.ndarray> arrays[0]
+    cdef int typenum = cnp.PyArray_TYPE(first)
+
+    cdef cnp.ndarray result0, result1 = None, target0, target1 = None
     if out is None:
-        results = [cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
-                   for i in range(n_outputs)]
+        result0 = cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
+        if n_outputs == 2:
+            result1 = cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
     elif n_outputs == 1:
-        results = [check_out(out, first, typenum)]
+        result0 = check_out(out, first, typenum)
     else:
         if not (isinstance(out, tuple) and len(out) == 2):
             raise TypeError("out must be a tuple of two arrays for a function with "
                             f"two results, got {type(out).__name__}")
-        results = [check_out(out[0], first, typenum, "out[0]"),
-                   check_out(out[1], first, typenum, "out[1]")]
-    cdef list targets = [destination(<cnp.ndarray> r, arrays) for r in results]
-    if n_outputs == 2 and overlaps(<cnp.ndarray> targets[0], <cnp.ndarray> targets[1]):
-        targets[1] = cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
+        result0 = check_out(out[0], first, typenum, "out[0]")
+        result1 = check_out(out[1], first, typenum, "out[1]")
+    target0 = destination(result0, arrays)
+    if n_outputs == 2:
+        target1 = destination(result1, arrays)
+        if overlaps(target0, target1):
+            target1 = cnp.PyArray_EMPTY(first.ndim, first.shape, typenum, 0)
 
     cdef Job job
+    cdef Py_ssize_t i
     job.arity = arity
     job.n_outputs = n_outputs
     job.loop = loops[_dtype_index(typenum)]
     for i in range(arity):
         job.inputs[i] = <const char*> cnp.PyArray_DATA(<cnp.ndarray> arrays[i])
-    for i in range(n_outputs):
-        job.outputs[i] = <char*> cnp.PyArray_DATA(<cnp.ndarray> targets[i])
+    job.outputs[0] = <char*> cnp.PyArray_DATA(target0)
+    if n_outputs == 2:
+        job.outputs[1] = <char*> cnp.PyArray_DATA(target1)
     job.itemsize = cnp.PyArray_ITEMSIZE(first)
     job.params = params
     cdef Py_ssize_t n = cnp.PyArray_SIZE(first)
     with nogil:
         run_job(&job, n)
 
-    for i in range(n_outputs):
-        if targets[i] is not results[i]:
-            cnp.PyArray_CopyInto(<cnp.ndarray> results[i], <cnp.ndarray> targets[i])
-    return finish((results[0], results[1]) if n_outputs == 2 else results[0],
-                  originals if user_arguments is None else user_arguments, out)
+    if target0 is not result0:
+        cnp.PyArray_CopyInto(result0, target0)
+    if n_outputs == 2:
+        if target1 is not result1:
+            cnp.PyArray_CopyInto(result1, target1)
+        return finish((result0, result1), (a, b, c)[:arity]
+                      if user_arguments is None else user_arguments, out)
+    if user_arguments is None:
+        user_arguments = (a, b, c)[:arity]
+    return finish(result0, user_arguments, out)
 
 
 # ---------------------------------------------------------------- parameters

@@ -21,22 +21,22 @@ def glu(x, axis=-1, *, out=None):
     cdef double params[1]
     xa, ax, value, gate = _glu_halves(x, axis)
     return apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_forward, 2, 1, gate,
-                 value, None, out, params)
+                 value, None, out, params, ("x", "x"), (x,))
 
 
 cdef object _glu_backward(object grad_output, object x, object axis, object out):
     cdef double params[1]
     cdef cnp.ndarray xa
     xa, ax, value, gate = _glu_halves(x, axis)
-    cdef int typenum = _result_type((grad_output, x),
-                                    [as_float_array(grad_output, "grad_output"), xa])
+    cdef int typenum = result_type((grad_output, x),
+                                   (as_float_array(grad_output, "grad_output"), xa))
     if out is None:
         result = cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0)
     else:
         result = check_out(out, xa, typenum)
     _, _, grad_value, grad_gate = _glu_halves(result, ax)
     apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_backward, 3, 2, grad_output,
-          gate, value, (grad_gate, grad_value), params)
+          gate, value, (grad_gate, grad_value), params, ("grad_output", "x", "x"))
     return result
 
 
@@ -61,14 +61,14 @@ def glu_derivative(x, axis=-1, *, out=None):
 cdef object _gated(Py_ssize_t kernel, object gate, object up, object out):
     cdef double params[1]
     return apply(<void**> KERNELS.elementwise[kernel].gated_forward, 2, 1, gate, up,
-                 None, out, params)
+                 None, out, params, ("gate", "up"))
 
 
 cdef object _gated_backward(Py_ssize_t kernel, object grad_output, object gate,
                             object up, object out):
     cdef double params[1]
     return apply(<void**> KERNELS.elementwise[kernel].gated_backward, 3, 2,
-                 grad_output, gate, up, out, params)
+                 grad_output, gate, up, out, params, ("grad_output", "gate", "up"))
 
 
 def swiglu(gate, up, *, out=None):

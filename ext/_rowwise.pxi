@@ -69,7 +69,7 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
     cdef int typenum = cnp.PyArray_TYPE(xa)
     if backward:
         ya = as_float_array(y, "y")
-        typenum = _result_type((x, y), [xa, ya])
+        typenum = result_type((x, y), (xa, ya))
         if not same_shape(xa, ya):
             raise ValueError(f"grad_output and y must have the same shape, got "
                              f"{(<object> xa).shape} and {(<object> ya).shape}")
@@ -90,7 +90,7 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
     cdef Py_ssize_t n = a.shape[a.ndim - 1]
     if n == 0 or cnp.PyArray_SIZE(a) == 0:
         return result
-    cdef cnp.ndarray target = destination(rows_out, [a, b])
+    cdef cnp.ndarray target = destination(rows_out, (a, b))
 
     cdef RowJob job
     job.function = function

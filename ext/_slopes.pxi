@@ -20,15 +20,16 @@ cdef object _run_slopes(SlopeMode mode, object grad_output, object x, object slo
             return apply(<void**> loops.forward, 1, 1, x, None, None, out, params)
         if mode == DERIVATIVE:
             return apply(<void**> loops.derivative, 1, 1, x, None, None, out, params)
-        return apply(<void**> loops.backward, 2, 1, grad_output, x, None, out, params)
+        return apply(<void**> loops.backward, 2, 1, grad_output, x, None, out, params,
+                     ("grad_output", "x"))
     if mode == FORWARD:
         return apply(<void**> KERNELS.slope.forward, 2, 1, x, slope, None, out, params,
-                     (x,))
+                     ("x", "weight"), (x,))
     if mode == DERIVATIVE:
         return apply(<void**> KERNELS.slope.derivative, 2, 1, x, slope, None, out,
-                     params, (x,))
+                     params, ("x", "weight"), (x,))
     return apply(<void**> KERNELS.slope.backward, 3, 1, grad_output, x, slope, out,
-                 params, (grad_output, x))
+                 params, ("grad_output", "x", "weight"), (grad_output, x))
 
 
 cdef object _prelu_slope(object x_argument, object weight, object axis):
