@@ -1,4 +1,4 @@
-"""The command line (python -m fastact) and the NumPy baselines of the benchmark.
+"""The command line (python -m fastact), the benchmark's baselines and bench/report.py.
 
 No timings are asserted here (SPEC section 6: timings live in bench/); the
 bench subcommand is only run once, restricted to two functions, to check that
@@ -7,6 +7,7 @@ it works and prints the table.
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,21 @@ import pytest
 import fastact as fa
 from fastact import _bench
 from fastact.__main__ import main
+
+REPO = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _has(module):
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+HAS_TORCH = _has("torch")
+HAS_MATPLOTLIB = _has("matplotlib")
 
 
 def run_cli(*args, timeout=120):
@@ -47,7 +63,8 @@ def test_help():
         assert result.returncode == 0, result.stderr
         assert "usage:" in result.stdout
     result = run_cli("bench", "--help")
-    for option in ("--quick", "--size", "--dtype", "--threads", "--function"):
+    for option in ("--quick", "--size", "--sizes", "--dtype", "--threads", "--function",
+                   "--plot", "--no-torch"):
         assert option in result.stdout
 
 
@@ -58,29 +75,41 @@ def test_bad_arguments_fail_cleanly():
     assert result.returncode == 2 and "invalid choice" in result.stderr
     result = run_cli("bench", "--dtype", "float16")
     assert result.returncode == 2
+    result = run_cli("bench", "--threads", "some")
+    assert result.returncode == 2 and "'all' or a positive integer" in result.stderr
+    result = run_cli("bench", "--sizes", "16,zero")
+    assert result.returncode == 2 and "--sizes" in result.stderr
+
+
+def _table(out):
+    """(header cells, rows of cells) of the Markdown table in a bench output."""
+    lines = [line for line in out.splitlines() if line.startswith("| ")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[1:]]
+    return head, [dict(zip(head, row)) for row in rows]
 
 
 def test_bench_quick():
     result = run_cli("bench", "--quick", "--function", "relu", "--function", "softmax")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "| function | mode | dtype | size | fastact | NumPy | ratio |" in out
+    head, rows = _table(out)
+    assert head[:7] == ["function", "mode", "dtype", "size", "threads", "fastact", "NumPy"]
+    assert "vs NumPy" in head
+    assert ("PyTorch" in head) == HAS_TORCH
     assert "SIMD level:" in out and "threads:" in out and "CPU:" in out
     assert _bench.ERF_SOURCE in out
-    table = [line for line in out.splitlines()
-             if line.startswith("| relu ") or line.startswith("| softmax ")]
-    # 2 functions x 3 modes x 2 dtypes at one size
-    assert len(table) == 12, out
+    # 2 functions x 3 modes x 2 dtypes at one size, at the current thread count
+    assert len(rows) == 12, out
     seen = set()
-    for line in table:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        name, mode, dtype, size, t_fa, t_np, ratio = cells
-        assert mode in _bench.MODES and dtype in ("float32", "float64")
-        assert int(size) > 0
-        assert t_fa.endswith(("us", "ms")) and t_np.endswith(("us", "ms"))
-        assert float(ratio) > 0
-        seen.add((name, mode, dtype))
+    for row in rows:
+        assert row["mode"] in _bench.MODES and row["dtype"] in ("float32", "float64")
+        assert int(row["size"]) > 0 and int(row["threads"]) == fa.get_num_threads()
+        assert row["fastact"].endswith(("us", "ms")) and row["NumPy"].endswith(("us", "ms"))
+        assert float(row["vs NumPy"]) > 0
+        seen.add((row["function"], row["mode"], row["dtype"]))
     assert len(seen) == 12
+    assert "geometric mean" in out
 
 
 def test_bench_in_process_with_options(capsys):
@@ -89,9 +118,107 @@ def test_bench_in_process_with_options(capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "threads: 1" in out
-    assert "| tanh | forward | float64 | 2048 |" in out
+    assert "| tanh | forward | float64 | 2048 | 1 |" in out
 
 
+def test_bench_threads_and_issue_sizes(capsys):
+    """--threads 1 --threads all times each case at both counts; --sizes LIST."""
+    all_threads = fa.get_num_threads()
+    code = main(["bench", "--sizes", "16,1Ki", "--threads", "1", "--threads", "all",
+                 "--dtype", "float32", "--function", "relu", "--function", "softmax",
+                 "--mode", "forward", "--repeats", "1", "--no-torch"])
+    assert code == 0
+    assert fa.get_num_threads() == all_threads          # restored
+    _, rows = _table(capsys.readouterr().out)
+    got = {(r["function"], int(r["size"]), int(r["threads"])) for r in rows}
+    counts = sorted({1, all_threads})
+    assert got == {(f, s, n) for f in ("relu", "softmax") for s in (16, 1024) for n in counts}
+    assert all("PyTorch" not in r for r in rows)
+
+
+def test_size_parsing():
+    assert _bench.parse_sizes("issue") == (16, 65536, 1 << 20, 1 << 24)
+    assert _bench.parse_sizes("16,64Ki,1Mi,4k") == (16, 65536, 1 << 20, 4000)
+    assert _bench.resolve_threads("all", 7) == 7 and _bench.resolve_threads("3") == 3
+    with pytest.raises(ValueError):
+        _bench.parse_size("0")
+    args = fa.__main__.build_parser().parse_args(["bench", "--sizes"])
+    assert args.sizes == _bench.ISSUE_SIZES
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_bench_torch_column():
+    result = run_cli("bench", "--size", "4096", "--function", "gelu", "--function", "softmax",
+                     "--dtype", "float32", "--threads", "1", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    head, rows = _table(result.stdout)
+    assert "PyTorch" in head and "vs PyTorch" in head
+    assert "PyTorch 2." in result.stdout
+    assert len(rows) == 6
+    for row in rows:
+        assert row["PyTorch"].endswith(("us", "ms"))
+        assert float(row["vs PyTorch"]) > 0
+    assert "vs PyTorch, float32, 1 thread: geometric mean" in result.stdout
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib is not installed")
+def test_bench_plot_writes_png(tmp_path, capsys):
+    path = tmp_path / "chart.png"
+    code = main(["bench", "--sizes", "16,4Ki", "--function", "relu", "--function", "sigmoid",
+                 "--dtype", "float32", "--threads", "1", "--repeats", "1", "--plot", str(path)])
+    assert code == 0
+    assert f"chart written to {path}" in capsys.readouterr().out
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 5000
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_bench_plot_without_matplotlib(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)     # import fails
+    path = tmp_path / "chart.png"
+    code = main(["bench", "--size", "64", "--function", "relu", "--plot", str(path)])
+    assert code == 2
+    assert "pip install matplotlib" in capsys.readouterr().err
+    assert not path.exists()
+
+
+def test_bench_dir_not_collected_by_main_suite():
+    """`python -m pytest` from the repository root collects tests/ only, never bench/."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "tests/test_cli.py::" in result.stdout
+    assert "bench/" not in result.stdout and "test_speed" not in result.stdout
+
+
+def test_report_quick_smoke(tmp_path):
+    """bench/report.py --quick (restricted to two functions) writes REPORT.md and the chart."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "report.py"), "--quick", "--function", "relu",
+         "--function", "sigmoid", "--repeats", "2", "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (tmp_path / "REPORT.md").read_text()
+    cfg = fa.config()
+    assert "# fastact speed report" in report
+    assert f"SIMD level: {cfg['simd_level']}" in report and "CPU:" in report
+    assert "## Issue 3 targets, as measured" in report
+    assert "65536, 1 thread, float32: geo-mean vs NumPy" in report
+    assert "16 elements, float64: per-call time <= np.maximum" in report
+    assert "| relu | forward | float32 | 16 | 1 |" in report
+    assert ("vs PyTorch" in report) == HAS_TORCH
+    if fa.get_num_threads() > 1:
+        assert "memory-bound kernels >=" in report and "4096:" in report
+    chart = tmp_path / "speed.png"
+    if HAS_MATPLOTLIB:
+        assert chart.read_bytes().startswith(PNG_SIGNATURE)
+    else:
+        assert "no chart" in report
+    assert "Issue 3 targets" in result.stdout
 # --------------------------------------------------------------------------
 # The benchmark library
 # --------------------------------------------------------------------------
@@ -99,6 +226,42 @@ def test_bench_in_process_with_options(capsys):
 
 def test_every_registry_entry_has_a_baseline():
     assert set(_bench.NUMPY_BASELINES) == set(fa.REGISTRY)
+    if HAS_TORCH:
+        from fastact._torch_formulas import TORCH_BASELINES
+
+        assert set(TORCH_BASELINES) == set(fa.REGISTRY)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+@pytest.mark.parametrize("mode", _bench.MODES)
+@pytest.mark.parametrize("name", list(fa.REGISTRY))
+def test_torch_baseline_matches_reference(name, mode):
+    """Each PyTorch baseline computes the same function as fastact.reference (float64)."""
+    work = _bench.make_workload(name, mode, "float64", 2048, np.random.default_rng(7))
+    expected = _as_tuple(work.reference_function(*work.arrays))
+    call = work.torch_call()
+    call()
+    got = _as_tuple(call())             # twice: reused outputs and saved tensors
+    assert len(got) == len(expected)
+    for g, want in zip(got, expected):
+        g = g.numpy()
+        assert g.shape == want.shape and g.dtype == np.float64
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-12)
+    # torch wrote into the preallocated buffers, except where it has no out= variant
+    no_out = name in ("rrelu", "prelu") or (name == "mish" and mode != "forward")
+    if not no_out:
+        for buf, want in zip(_as_tuple(work.torch_out), expected):
+            np.testing.assert_allclose(buf, want, rtol=1e-6, atol=1e-12)
+
+
+def test_run_with_threads_and_torch_rows():
+    rows = _bench.run(["sigmoid"], sizes=[1000], dtypes=["float64"], repeats=1,
+                      modes=["backward"], target=1e-4, threads=[1])
+    (row,) = rows
+    assert row.threads == 1 and row.nbytes == 3 * 1000 * 8
+    assert (row.torch_s is not None) == HAS_TORCH
+    if HAS_TORCH:
+        assert row.torch_ratio > 0 and row.gelems("torch") > 0
 
 
 def test_run_returns_rows():

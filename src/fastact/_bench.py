@@ -1,653 +1,155 @@
-"""Timing fastact against the best plain-NumPy formula for the same thing.
+"""Timing fastact against NumPy and PyTorch on the same buffers.
 
-Used by ``python -m fastact bench`` and meant to be reused by the benchmark
-suite in ``bench/``:
+Used by ``python -m fastact bench``, by the pytest-benchmark suite in
+``bench/`` and by ``bench/report.py`` (one source of truth for workloads and
+baselines):
 
     from fastact import _bench
-    rows = _bench.run(["relu", "softmax"], sizes=[65536], dtypes=["float32"])
+    rows = _bench.run(["relu", "softmax"], sizes=[65536], dtypes=["float32"], threads=[1])
     print(_bench.format_markdown(rows))
 
-How it measures (SPEC section 6): both sides run in this process on the same
-input buffers, every output is preallocated where the API takes ``out=``
-(fastact) and every NumPy temporary lives in a preallocated scratch buffer
-(:class:`Workspace`), each side is warmed up, then each repeat times a batch
-of calls long enough for the clock, fastact and NumPy repeats alternate, and
-the median per-call time of the repeats is reported.
+How it measures (SPEC section 6): every library runs in this process on the
+same input buffers (PyTorch on ``torch.from_numpy`` views of them), every
+output is preallocated where the API takes ``out=`` and every NumPy temporary
+lives in a preallocated scratch buffer, each library is warmed up, then each
+repeat times a batch of calls long enough for the clock, the libraries'
+repeats alternate, and the median per-call time of the repeats is reported.
+fastact and PyTorch run with the same thread count (:func:`thread_count`);
+NumPy's ufuncs are single-threaded.
 
-``NUMPY_BASELINES`` maps each registry name to ``Baseline(forward,
-derivative, backward)``: the fastest straightforward NumPy formula (ufunc
-chains with ``out=`` into scratch buffers), computing the same function for
-the registry's DEFAULT parameters. They are checked against
-``fastact.reference`` in tests/test_cli.py but are not meant to be accurate in
-the tails (sigmoid through 1/(1+exp(-x)), softplus through log1p(exp(x)), ...).
-Each takes the same positional arrays as the fastact function of that mode and
-``out=`` (an array, or a pair for swiglu/geglu derivative and backward) and
-``ws=`` (a Workspace); both may be omitted.
+The baselines live elsewhere, one concern per file:
+``fastact._numpy_formulas`` (NumPy, always) and ``fastact._torch_formulas``
+(PyTorch, only when ``import torch`` works; see :func:`torch_formulas`).
 """
+import contextlib
 import math
 import os
 import platform
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Optional
 
 import numpy as np
 
-from . import reference as _reference
 from ._config import config as _config
+from ._numpy_formulas import ERF_SOURCE, NUMPY_BASELINES, Baseline, Workspace  # noqa: F401
 from .registry import REGISTRY
 
 MODES = ("forward", "derivative", "backward")
 DTYPES = ("float32", "float64")
+LIBRARIES = ("fastact", "numpy", "torch")
+LIBRARY_LABELS = {"fastact": "fastact", "numpy": "NumPy", "torch": "PyTorch"}
 QUICK_SIZES = (65536,)
 DEFAULT_SIZES = (4096, 65536, 1048576)
+ISSUE_SIZES = (16, 65536, 1 << 20, 1 << 24)     # issue 3: 16 / 65536 / 1 Mi / 16 Mi
 
 SOFTMAX_ROW = 1024     # softmax / log_softmax: rows of this length
 JACOBIAN_ROW = 32      # softmax_jacobian: rows of this length (output is n*n per row)
 PRELU_CHANNELS = 64    # prelu: x of shape (size // 64, 64), one weight per channel (axis=1)
 GLU_HALF = 512         # glu: x of shape (size // 512, 1024), result (size // 512, 512)
 
-# --------------------------------------------------------------------------
-# erf / erfc for exact gelu: SciPy if importable, else math.erfc per element
-# --------------------------------------------------------------------------
-
-try:
-    from scipy.special import erfc as _erfc_ufunc
-
-    ERF_SOURCE = "scipy.special.erfc"
-
-    def _erfc_into(t, o):
-        return _erfc_ufunc(t, out=o)
-
-except ImportError:  # pragma: no cover - depends on the environment
-    _erfc_vec = np.vectorize(math.erfc, otypes=[np.float64])
-    ERF_SOURCE = "np.vectorize(math.erfc) (SciPy not installed; slow)"
-
-    def _erfc_into(t, o):
-        o[...] = _erfc_vec(t)
-        return o
+# issue 3's classes of kernels
+MEMORY_BOUND = ("relu", "leaky_relu", "prelu", "hardsigmoid", "hardswish")
 
 
 # --------------------------------------------------------------------------
-# Scratch buffers
+# PyTorch, when installed
 # --------------------------------------------------------------------------
 
-
-class Workspace:
-    """Preallocated scratch arrays, made on first use and reused afterwards."""
-
-    def __init__(self):
-        self._arrays = {}
-
-    def get(self, key, shape, dtype):
-        shape = tuple(shape)
-        dtype = np.dtype(dtype)
-        array = self._arrays.get(key)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[key] = np.empty(shape, dtype)
-        return array
-
-    def like(self, key, x, dtype=None):
-        return self.get(key, x.shape, x.dtype if dtype is None else dtype)
+_TORCH = None
 
 
-def _prepare(x, out, ws, shape=None):
-    """(out, ws), making whichever was not given."""
-    if ws is None:
-        ws = Workspace()
-    if out is None:
-        out = np.empty(x.shape if shape is None else shape, x.dtype)
-    return out, ws
+def torch_formulas():
+    """The fastact._torch_formulas module, or None when torch cannot be imported."""
+    global _TORCH
+    if _TORCH is None:
+        try:
+            from . import _torch_formulas
+        except ImportError:
+            _TORCH = False
+        else:
+            _TORCH = _torch_formulas
+    return _TORCH or None
 
 
-def _prepare_pair(x, out, ws):
-    if ws is None:
-        ws = Workspace()
-    if out is None:
-        out = (np.empty_like(x), np.empty_like(x))
-    return out, ws
+def torch_available():
+    return torch_formulas() is not None
 
 
-# --------------------------------------------------------------------------
-# Building blocks: write f(x) into o, using ws for temporaries
-# --------------------------------------------------------------------------
-
-_SQRT1_2 = 1 / math.sqrt(2)
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
-_SELU_ALPHA = _reference.SELU_ALPHA
-_SELU_SCALE = _reference.SELU_SCALE
-_RRELU_SLOPE = (1 / 8 + 1 / 3) / 2
+def default_libraries():
+    return LIBRARIES if torch_available() else ("fastact", "numpy")
 
 
-def _sigmoid_into(x, o, scale=None):
-    """o = 1 / (1 + exp(-scale * x))."""
-    if scale is None:
-        np.negative(x, out=o)
+@contextlib.contextmanager
+def thread_count(n):
+    """fastact and (if loaded) PyTorch both run n threads inside the block.
+
+    torch's set_num_threads can move the OpenMP count fastact reads, so torch
+    is set first and fastact last, and both are restored on exit.
+    """
+    import fastact as fa
+
+    tf = torch_formulas()
+    old_fa = fa.get_num_threads()
+    old_torch = tf.get_num_threads() if tf else None
+    if tf:
+        tf.set_num_threads(n)
+    fa.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if tf:
+            tf.set_num_threads(old_torch)
+        fa.set_num_threads(old_fa)
+
+
+def resolve_threads(spec, all_threads=None):
+    """'all' -> all_threads (default fa.get_num_threads()), else a positive int."""
+    if all_threads is None:
+        import fastact as fa
+
+        all_threads = fa.get_num_threads()
+    if isinstance(spec, str):
+        if spec.strip().lower() == "all":
+            return int(all_threads)
+        spec = int(spec)
+    if spec < 1:
+        raise ValueError(f"thread count must be >= 1 or 'all', got {spec}")
+    return int(spec)
+
+
+_SUFFIXES = {"k": 1000, "ki": 1024, "m": 1000 ** 2, "mi": 1024 ** 2}
+
+
+def parse_size(text):
+    """'65536', '64Ki', '1Mi', '16Mi', '4k' -> int."""
+    t = str(text).strip()
+    lower = t.lower()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            value = int(float(t[: -len(suffix)]) * _SUFFIXES[suffix])
+            break
     else:
-        np.multiply(x, -scale, out=o)
-    np.exp(o, out=o)
-    np.add(o, 1, out=o)
-    return np.reciprocal(o, out=o)
+        value = int(t)
+    if value < 1:
+        raise ValueError(f"size must be >= 1, got {text!r}")
+    return value
 
 
-def _silu_into(x, o):
-    """o = x / (1 + exp(-x))."""
-    np.negative(x, out=o)
-    np.exp(o, out=o)
-    np.add(o, 1, out=o)
-    return np.divide(x, o, out=o)
+def parse_sizes(text):
+    """'issue' (16, 65536, 1Mi, 16Mi) or a comma-separated list of sizes."""
+    if text is None or str(text).strip().lower() in ("issue", ""):
+        return ISSUE_SIZES
+    return tuple(parse_size(part) for part in str(text).split(",") if part.strip())
 
 
-def _silu_derivative_into(x, o, ws, key="silu_s", s=None):
-    """o = s * (1 + x * (1 - s)), s = sigmoid(x); returns (o, s)."""
-    if s is None:
-        s = _sigmoid_into(x, ws.like(key, x))
-    np.subtract(1, s, out=o)
-    np.multiply(o, x, out=o)
-    np.add(o, 1, out=o)
-    np.multiply(o, s, out=o)
-    return o, s
+def format_size(n):
+    for unit, name in ((1 << 20, "Mi"), (1 << 10, "Ki")):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{name}"
+    return str(n)
 
-
-def _gelu_into(x, o):
-    """o = x/2 * erfc(-x / sqrt(2))."""
-    np.multiply(x, -_SQRT1_2, out=o)
-    _erfc_into(o, o)
-    np.multiply(o, x, out=o)
-    return np.multiply(o, 0.5, out=o)
-
-
-def _gelu_derivative_into(x, o, ws):
-    """o = erfc(-x/sqrt(2))/2 + x * exp(-x^2/2) / sqrt(2 pi)."""
-    t = ws.like("gelu_t", x)
-    np.multiply(x, x, out=t)
-    np.multiply(t, -0.5, out=t)
-    np.exp(t, out=t)
-    np.multiply(t, x, out=t)
-    np.multiply(t, _INV_SQRT_2PI, out=t)
-    np.multiply(x, -_SQRT1_2, out=o)
-    _erfc_into(o, o)
-    np.multiply(o, 0.5, out=o)
-    return np.add(o, t, out=o)
-
-
-def _leaky_into(x, o, ws, slope):
-    """o = max(x, slope * x) (0 <= slope <= 1)."""
-    t = ws.like("leaky_t", x)
-    np.multiply(x, slope, out=t)
-    return np.maximum(x, t, out=o)
-
-
-def _leaky_derivative_into(x, o, slope):
-    """o = 1 if x > 0 else slope: (x > 0) * (1 - slope) + slope."""
-    np.greater(x, 0, out=o)
-    np.multiply(o, 1 - slope, out=o)
-    return np.add(o, slope, out=o)
-
-
-def _backward(derivative_into):
-    """g * f'(x) from a function that writes f'(x) into o."""
-
-    def backward(grad_output, x, *, out=None, ws=None):
-        out, ws = _prepare(x, out, ws)
-        derivative_into(x, out, ws)
-        return np.multiply(out, grad_output, out=out)
-
-    return backward
-
-
-def _unary(into):
-    """A baseline f(x, out=None, ws=None) from into(x, o, ws)."""
-
-    def function(x, *, out=None, ws=None):
-        out, ws = _prepare(x, out, ws)
-        return into(x, out, ws)
-
-    return function
-
-
-class Baseline(NamedTuple):
-    forward: Callable
-    derivative: Callable
-    backward: Callable
-
-
-def _elementwise(forward_into, derivative_into, backward=None):
-    return Baseline(_unary(forward_into), _unary(derivative_into),
-                    backward or _backward(derivative_into))
-
-
-# --- relu ---------------------------------------------------------------
-
-def _relu(x, o, ws):
-    return np.maximum(x, 0, out=o)
-
-
-def _relu_d(x, o, ws):
-    # x > 0 written straight into the float output (np.heaviside and
-    # np.copyto(where=) are several times slower: branchy loops).
-    return np.greater(x, 0, out=o)
-
-
-# --- elu / selu (default alpha = 1) ------------------------------------
-
-def _elu(x, o, ws):
-    """max(x, 0) + expm1(min(x, 0))."""
-    t = ws.like("elu_t", x)
-    np.minimum(x, 0, out=t)
-    np.expm1(t, out=t)
-    np.maximum(x, 0, out=o)
-    return np.add(o, t, out=o)
-
-
-def _elu_d(x, o, ws):
-    """exp(min(x, 0)): 1 for x > 0, exp(x) else (alpha = 1)."""
-    np.minimum(x, 0, out=o)
-    return np.exp(o, out=o)
-
-
-def _selu(x, o, ws):
-    t = ws.like("selu_t", x)
-    np.minimum(x, 0, out=t)
-    np.expm1(t, out=t)
-    np.multiply(t, _SELU_ALPHA, out=t)
-    np.maximum(x, 0, out=o)
-    np.add(o, t, out=o)
-    return np.multiply(o, _SELU_SCALE, out=o)
-
-
-def _selu_d(x, o, ws):
-    """scale * alpha * exp(min(x, 0)) + scale * (1 - alpha) * (x > 0)."""
-    t = ws.like("selu_t", x)
-    np.minimum(x, 0, out=t)
-    np.exp(t, out=t)
-    np.multiply(t, _SELU_SCALE * _SELU_ALPHA, out=t)
-    np.greater(x, 0, out=o)
-    np.multiply(o, _SELU_SCALE * (1 - _SELU_ALPHA), out=o)
-    return np.add(o, t, out=o)
-
-
-# --- sigmoid family -----------------------------------------------------
-
-def _sigmoid(x, o, ws):
-    return _sigmoid_into(x, o)
-
-
-def _sigmoid_d(x, o, ws):
-    s = _sigmoid_into(x, ws.like("sigmoid_s", x))
-    np.subtract(1, s, out=o)
-    return np.multiply(o, s, out=o)
-
-
-def _log_sigmoid(x, o, ws):
-    """-log1p(exp(-x))."""
-    np.negative(x, out=o)
-    np.exp(o, out=o)
-    np.log1p(o, out=o)
-    return np.negative(o, out=o)
-
-
-def _one_plus_exp(x, o):
-    np.exp(x, out=o)
-    return np.add(o, 1, out=o)
-
-
-def _log_sigmoid_d(x, o, ws):
-    """sigmoid(-x) = 1 / (1 + exp(x))."""
-    return np.reciprocal(_one_plus_exp(x, o), out=o)
-
-
-def _log_sigmoid_backward(grad_output, x, *, out=None, ws=None):
-    """g / (1 + exp(x))."""
-    out, ws = _prepare(x, out, ws)
-    return np.divide(grad_output, _one_plus_exp(x, out), out=out)
-
-
-def _tanh(x, o, ws):
-    return np.tanh(x, out=o)
-
-
-def _tanh_d(x, o, ws):
-    """1 - tanh(x)^2."""
-    np.tanh(x, out=o)
-    np.multiply(o, o, out=o)
-    return np.subtract(1, o, out=o)
-
-
-def _silu(x, o, ws):
-    return _silu_into(x, o)
-
-
-def _silu_d(x, o, ws):
-    return _silu_derivative_into(x, o, ws)[0]
-
-
-def _swish(x, o, ws, beta=1.0):
-    """x / (1 + exp(-beta x))."""
-    np.multiply(x, -beta, out=o)
-    np.exp(o, out=o)
-    np.add(o, 1, out=o)
-    return np.divide(x, o, out=o)
-
-
-def _swish_d(x, o, ws, beta=1.0):
-    """silu'(beta x)."""
-    u = ws.like("swish_u", x)
-    np.multiply(x, beta, out=u)
-    return _silu_derivative_into(u, o, ws)[0]
-
-
-def _mish(x, o, ws):
-    """x * tanh(log1p(exp(x)))."""
-    np.exp(x, out=o)
-    np.log1p(o, out=o)
-    np.tanh(o, out=o)
-    return np.multiply(o, x, out=o)
-
-
-def _mish_d(x, o, ws):
-    """tanh(sp) + x * sigmoid(x) * (1 - tanh(sp)^2), sp = log1p(exp(x))."""
-    e = ws.like("mish_e", x)
-    tsp = ws.like("mish_tsp", x)
-    np.exp(x, out=e)
-    np.log1p(e, out=tsp)
-    np.tanh(tsp, out=tsp)
-    np.add(e, 1, out=o)
-    np.divide(e, o, out=e)          # sigmoid(x) = e / (1 + e)
-    np.multiply(tsp, tsp, out=o)
-    np.subtract(1, o, out=o)
-    np.multiply(o, e, out=o)
-    np.multiply(o, x, out=o)
-    return np.add(o, tsp, out=o)
-
-
-def _softplus(x, o, ws):
-    """log1p(exp(x)) (default beta = 1; above threshold 20 it equals x to rounding)."""
-    np.exp(x, out=o)
-    return np.log1p(o, out=o)
-
-
-def _softplus_d(x, o, ws):
-    return _sigmoid_into(x, o)
-
-
-def _softplus_backward(grad_output, x, *, out=None, ws=None):
-    """g / (1 + exp(-x))."""
-    out, ws = _prepare(x, out, ws)
-    np.negative(x, out=out)
-    np.exp(out, out=out)
-    np.add(out, 1, out=out)
-    return np.divide(grad_output, out, out=out)
-
-
-def _hardsigmoid(x, o, ws):
-    """clip(x / 6 + 1/2, 0, 1)."""
-    np.multiply(x, 1 / 6, out=o)
-    np.add(o, 0.5, out=o)
-    return np.clip(o, 0, 1, out=o)
-
-
-def _hardsigmoid_d(x, o, ws):
-    """(|x| < 3) / 6."""
-    t = ws.like("hs_t", x)
-    np.abs(x, out=t)
-    np.less(t, 3, out=o)
-    return np.multiply(o, 1 / 6, out=o)
-
-
-def _hardswish(x, o, ws):
-    """x * clip(x + 3, 0, 6) / 6."""
-    np.add(x, 3, out=o)
-    np.clip(o, 0, 6, out=o)
-    np.multiply(o, x, out=o)
-    return np.multiply(o, 1 / 6, out=o)
-
-
-def _hardswish_d(x, o, ws):
-    """(clip(x, -3, 3) / 3 + 1/2) * (x > -3) - (x >= 3) / 2, without branches."""
-    t = ws.like("hsw_t", x)
-    np.clip(x, -3, 3, out=o)
-    np.multiply(o, 1 / 3, out=o)
-    np.add(o, 0.5, out=o)
-    np.greater(x, -3, out=t)
-    np.multiply(o, t, out=o)
-    np.greater_equal(x, 3, out=t)
-    np.multiply(t, 0.5, out=t)
-    return np.subtract(o, t, out=o)
-
-
-# --- leaky_relu / rrelu (eval mode) / prelu ------------------------------
-
-def _leaky(slope):
-    return _elementwise(lambda x, o, ws: _leaky_into(x, o, ws, slope),
-                        lambda x, o, ws: _leaky_derivative_into(x, o, slope))
-
-
-def _prelu_w(x, weight, axis):
-    w = np.asarray(weight)
-    if w.size == 1:
-        return w.reshape(())
-    shape = [1] * x.ndim
-    shape[axis] = w.size
-    return w.reshape(shape)
-
-
-def _prelu_forward(x, weight, *, axis=1, out=None, ws=None):
-    """max(x, 0) + w * min(x, 0)."""
-    out, ws = _prepare(x, out, ws)
-    w = _prelu_w(x, weight, axis)
-    t = ws.like("prelu_t", x)
-    np.minimum(x, 0, out=t)
-    np.multiply(t, w, out=t)
-    np.maximum(x, 0, out=out)
-    return np.add(out, t, out=out)
-
-
-def _prelu_derivative(x, weight, *, axis=1, out=None, ws=None):
-    """(x > 0) * (1 - w) + w."""
-    out, ws = _prepare(x, out, ws)
-    w = _prelu_w(x, weight, axis)
-    np.greater(x, 0, out=out)
-    np.multiply(out, 1 - w, out=out)
-    return np.add(out, w, out=out)
-
-
-def _prelu_backward(grad_output, x, weight, *, axis=1, out=None, ws=None):
-    out, ws = _prepare(x, out, ws)
-    _prelu_derivative(x, weight, axis=axis, out=out, ws=ws)
-    return np.multiply(out, grad_output, out=out)
-
-
-# --- softmax / log_softmax over the last axis ---------------------------
-
-def _row_shape(x):
-    return x.shape[:-1] + (1,)
-
-
-def _softmax(x, axis=-1, *, out=None, ws=None):
-    """exp(x - max) / sum, in place in out."""
-    out, ws = _prepare(x, out, ws)
-    r = ws.get("row", _row_shape(x), x.dtype)
-    np.max(x, axis=-1, keepdims=True, out=r)
-    np.subtract(x, r, out=out)
-    np.exp(out, out=out)
-    np.sum(out, axis=-1, keepdims=True, out=r)
-    return np.divide(out, r, out=out)
-
-
-def _log_softmax(x, axis=-1, *, out=None, ws=None):
-    """(x - max) - log(sum(exp(x - max)))."""
-    out, ws = _prepare(x, out, ws)
-    r = ws.get("row", _row_shape(x), x.dtype)
-    e = ws.like("lsm_e", x)
-    np.max(x, axis=-1, keepdims=True, out=r)
-    np.subtract(x, r, out=out)
-    np.exp(out, out=e)
-    np.sum(e, axis=-1, keepdims=True, out=r)
-    np.log(r, out=r)
-    return np.subtract(out, r, out=out)
-
-
-def _softmax_backward(grad_output, y, axis=-1, *, out=None, ws=None):
-    """y * (g - sum(g * y))."""
-    out, ws = _prepare(y, out, ws)
-    r = ws.get("row", _row_shape(y), y.dtype)
-    np.multiply(grad_output, y, out=out)
-    np.sum(out, axis=-1, keepdims=True, out=r)
-    np.subtract(grad_output, r, out=out)
-    return np.multiply(out, y, out=out)
-
-
-def _log_softmax_backward(grad_output, y, axis=-1, *, out=None, ws=None):
-    """g - exp(y) * sum(g)."""
-    out, ws = _prepare(y, out, ws)
-    r = ws.get("row", _row_shape(y), y.dtype)
-    np.sum(grad_output, axis=-1, keepdims=True, out=r)
-    np.exp(y, out=out)
-    np.multiply(out, r, out=out)
-    return np.subtract(grad_output, out, out=out)
-
-
-def _jacobian_shape(y):
-    n = y.shape[-1]
-    return y.shape[:-1] + (n, n)
-
-
-def _softmax_jacobian(y, axis=-1, *, out=None, ws=None):
-    """diag(y) - y y^T per row."""
-    out, ws = _prepare(y, out, ws, _jacobian_shape(y))
-    n = y.shape[-1]
-    np.multiply(y[..., :, None], y[..., None, :], out=out)
-    np.negative(out, out=out)
-    diagonal = out.reshape(y.shape[:-1] + (n * n,))[..., :: n + 1]
-    np.add(diagonal, y, out=diagonal)
-    return out
-
-
-def _log_softmax_jacobian(y, axis=-1, *, out=None, ws=None):
-    """I - 1 exp(y)^T per row."""
-    out, ws = _prepare(y, out, ws, _jacobian_shape(y))
-    n = y.shape[-1]
-    e = ws.like("lsmj_e", y)
-    eye = ws.get("eye", (n, n), y.dtype)
-    eye[...] = np.eye(n, dtype=y.dtype)
-    np.exp(y, out=e)
-    return np.subtract(eye, e[..., None, :], out=out)
-
-
-# --- gated: glu over the last axis, swiglu, geglu ----------------------
-
-def _glu(x, axis=-1, *, out=None, ws=None):
-    """a / (1 + exp(-b))."""
-    n = x.shape[-1] // 2
-    a, b = x[..., :n], x[..., n:]
-    out, ws = _prepare(x, out, ws, a.shape)
-    np.negative(b, out=out)
-    np.exp(out, out=out)
-    np.add(out, 1, out=out)
-    return np.divide(a, out, out=out)
-
-
-def _glu_backward_into(grad_output, x, out, ws):
-    n = x.shape[-1] // 2
-    a, b = x[..., :n], x[..., n:]
-    out, ws = _prepare(x, out, ws)
-    oa, ob = out[..., :n], out[..., n:]
-    _sigmoid_into(b, oa)                 # s
-    np.subtract(1, oa, out=ob)
-    np.multiply(ob, oa, out=ob)          # s (1 - s)
-    np.multiply(ob, a, out=ob)
-    if grad_output is not None:
-        np.multiply(ob, grad_output, out=ob)
-        np.multiply(oa, grad_output, out=oa)
-    return out
-
-
-def _glu_derivative(x, axis=-1, *, out=None, ws=None):
-    """[sigmoid(b), a * sigmoid(b) * (1 - sigmoid(b))]."""
-    return _glu_backward_into(None, x, out, ws)
-
-
-def _glu_backward(grad_output, x, axis=-1, *, out=None, ws=None):
-    return _glu_backward_into(grad_output, x, out, ws)
-
-
-def _swiglu(gate, up, *, out=None, ws=None):
-    out, ws = _prepare(gate, out, ws)
-    _silu_into(gate, out)
-    return np.multiply(out, up, out=out)
-
-
-def _swiglu_backward_into(grad_output, gate, up, out, ws):
-    (d_gate, d_up), ws = _prepare_pair(gate, out, ws)
-    _, s = _silu_derivative_into(gate, d_gate, ws)
-    np.multiply(gate, s, out=d_up)       # silu(gate)
-    np.multiply(d_gate, up, out=d_gate)
-    if grad_output is not None:
-        np.multiply(d_gate, grad_output, out=d_gate)
-        np.multiply(d_up, grad_output, out=d_up)
-    return d_gate, d_up
-
-
-def _swiglu_derivative(gate, up, *, out=None, ws=None):
-    """(silu'(gate) * up, silu(gate))."""
-    return _swiglu_backward_into(None, gate, up, out, ws)
-
-
-def _swiglu_backward(grad_output, gate, up, *, out=None, ws=None):
-    return _swiglu_backward_into(grad_output, gate, up, out, ws)
-
-
-def _geglu(gate, up, *, out=None, ws=None):
-    out, ws = _prepare(gate, out, ws)
-    _gelu_into(gate, out)
-    return np.multiply(out, up, out=out)
-
-
-def _geglu_backward_into(grad_output, gate, up, out, ws):
-    (d_gate, d_up), ws = _prepare_pair(gate, out, ws)
-    _gelu_derivative_into(gate, d_gate, ws)
-    _gelu_into(gate, d_up)
-    np.multiply(d_gate, up, out=d_gate)
-    if grad_output is not None:
-        np.multiply(d_gate, grad_output, out=d_gate)
-        np.multiply(d_up, grad_output, out=d_up)
-    return d_gate, d_up
-
-
-def _geglu_derivative(gate, up, *, out=None, ws=None):
-    """(gelu'(gate) * up, gelu(gate))."""
-    return _geglu_backward_into(None, gate, up, out, ws)
-
-
-def _geglu_backward(grad_output, gate, up, *, out=None, ws=None):
-    return _geglu_backward_into(grad_output, gate, up, out, ws)
-
-
-NUMPY_BASELINES = {
-    "relu": _elementwise(_relu, _relu_d),
-    "leaky_relu": _leaky(0.01),
-    "elu": _elementwise(_elu, _elu_d),
-    "selu": _elementwise(_selu, _selu_d),
-    "gelu": _elementwise(lambda x, o, ws: _gelu_into(x, o), _gelu_derivative_into),
-    "sigmoid": _elementwise(_sigmoid, _sigmoid_d),
-    "log_sigmoid": _elementwise(_log_sigmoid, _log_sigmoid_d, _log_sigmoid_backward),
-    "tanh": _elementwise(_tanh, _tanh_d),
-    "silu": _elementwise(_silu, _silu_d),
-    "swish": _elementwise(_swish, _swish_d),
-    "mish": _elementwise(_mish, _mish_d),
-    "softplus": _elementwise(_softplus, _softplus_d, _softplus_backward),
-    "hardsigmoid": _elementwise(_hardsigmoid, _hardsigmoid_d),
-    "hardswish": _elementwise(_hardswish, _hardswish_d),
-    "rrelu": _leaky(_RRELU_SLOPE),
-    "prelu": Baseline(_prelu_forward, _prelu_derivative, _prelu_backward),
-    "softmax": Baseline(_softmax, _softmax_jacobian, _softmax_backward),
-    "log_softmax": Baseline(_log_softmax, _log_softmax_jacobian, _log_softmax_backward),
-    "glu": Baseline(_glu, _glu_derivative, _glu_backward),
-    "swiglu": Baseline(_swiglu, _swiglu_derivative, _swiglu_backward),
-    "geglu": Baseline(_geglu, _geglu_derivative, _geglu_backward),
-}
 
 # --------------------------------------------------------------------------
 # Workloads: the arrays of one (function, mode, dtype, size)
@@ -667,10 +169,11 @@ class Workload:
     mode: str
     dtype: np.dtype
     size: int
-    arrays: tuple                       # positional arguments of both sides
+    arrays: tuple                       # positional arguments of every library
     takes_out: bool = True
     fastact_out: object = None
     numpy_out: object = None
+    torch_out: object = None            # NumPy buffers, handed to torch as views
     workspace: Workspace = field(default_factory=Workspace)
 
     @property
@@ -689,6 +192,12 @@ class Workload:
     def reference_function(self):
         return getattr(self.info.reference, self.mode)
 
+    @property
+    def nbytes(self):
+        """Bytes read and written by one call: the array arguments and the result."""
+        parts = list(self.arrays) + list(_as_tuple(self.numpy_out))
+        return sum(int(np.asarray(p).nbytes) for p in parts)
+
     def fastact_call(self):
         """A no-argument callable running fastact on this workload."""
         function, arrays = self.fastact_function, self.arrays
@@ -701,6 +210,25 @@ class Workload:
         function, arrays = self.numpy_function, self.arrays
         out, ws = self.numpy_out, self.workspace
         return lambda: function(*arrays, out=out, ws=ws)
+
+    def torch_call(self):
+        """A no-argument callable running PyTorch, or None when torch is absent."""
+        tf = torch_formulas()
+        if tf is None:
+            return None
+        if self.torch_out is None:
+            self.torch_out = _empty_like_result(self.numpy_out)
+        maker = getattr(tf.TORCH_BASELINES[self.name], self.mode)
+        tensors = tuple(tf.as_tensors(np.asarray(a)) for a in self.arrays)
+        return maker(*tensors, out=tf.as_tensors(self.torch_out))
+
+    def call(self, library):
+        return {"fastact": self.fastact_call, "numpy": self.numpy_call,
+                "torch": self.torch_call}[library]()
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _empty_like_result(result):
@@ -716,7 +244,7 @@ def make_workload(name, mode, dtype, size, rng=None):
     rng = np.random.default_rng(0) if rng is None else rng
 
     def normal(shape, scale=3.0):
-        return (rng.standard_normal(shape) * scale).astype(dtype)
+        return (rng.standard_normal(shape, dtype=np.float32) * scale).astype(dtype)
 
     def rows_of(n):
         n = max(1, min(n, size))
@@ -778,13 +306,40 @@ class Row:
     mode: str
     dtype: str
     size: int
-    fastact_s: float      # median seconds per call
-    numpy_s: float
+    fastact_s: float                 # median seconds per call
+    numpy_s: Optional[float] = None
+    torch_s: Optional[float] = None
+    threads: int = 1
+    nbytes: int = 0                  # bytes read + written per call
+    requested_size: Optional[int] = None   # the size asked for (size: the result's)
+
+    @property
+    def nominal_size(self):
+        return self.size if self.requested_size is None else self.requested_size
 
     @property
     def ratio(self):
         """NumPy time / fastact time: > 1 means fastact is faster."""
-        return self.numpy_s / self.fastact_s if self.fastact_s > 0 else float("inf")
+        return _ratio(self.numpy_s, self.fastact_s)
+
+    @property
+    def torch_ratio(self):
+        """PyTorch time / fastact time: > 1 means fastact is faster."""
+        return _ratio(self.torch_s, self.fastact_s)
+
+    def seconds(self, library):
+        return getattr(self, f"{library}_s")
+
+    def gelems(self, library):
+        """Result elements per second, in 1e9, of one library (None if not timed)."""
+        t = self.seconds(library)
+        return self.size / t / 1e9 if t else None
+
+
+def _ratio(other, fastact):
+    if other is None:
+        return None
+    return other / fastact if fastact > 0 else float("inf")
 
 
 def _calibrate(call, target):
@@ -808,32 +363,46 @@ def _batch(call, number):
     return (time.perf_counter() - start) / number
 
 
+def time_calls(calls, repeats=5, target=2e-3):
+    """{label: median seconds per call}; every callable warmed up, repeats alternate."""
+    calls = {k: c for k, c in calls.items() if c is not None}
+    for call in calls.values():
+        call()           # warm-up (first touch of outputs and scratch buffers)
+    numbers = {k: _calibrate(c, target) for k, c in calls.items()}
+    times = {k: [] for k in calls}
+    for _ in range(repeats):
+        for k, c in calls.items():
+            times[k].append(_batch(c, numbers[k]))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def time_pair(fastact_call, numpy_call, repeats=5, target=2e-3):
     """(fastact, numpy) median seconds per call, repeats alternating sides."""
-    fastact_call()   # warm-up (first-touch of outputs and scratch buffers)
-    numpy_call()
-    n_fa = _calibrate(fastact_call, target)
-    n_np = _calibrate(numpy_call, target)
-    fa_times, np_times = [], []
-    for _ in range(repeats):
-        fa_times.append(_batch(fastact_call, n_fa))
-        np_times.append(_batch(numpy_call, n_np))
-    return statistics.median(fa_times), statistics.median(np_times)
+    t = time_calls({"fastact": fastact_call, "numpy": numpy_call}, repeats, target)
+    return t["fastact"], t["numpy"]
 
 
 def run(functions=None, sizes=QUICK_SIZES, dtypes=DTYPES, repeats=5, modes=MODES,
-        target=2e-3, progress=None):
-    """Time fastact against NumPy; one Row per (function, mode, dtype, size).
+        target=2e-3, progress=None, threads=None, libraries=None, numpy_once=True):
+    """Time fastact against NumPy and PyTorch; one Row per case and thread count.
 
     functions: registry names (default all); sizes: result elements;
-    dtypes: 'float32'/'float64'; repeats: timed batches per side (median);
-    target: seconds per timed batch; progress: optional callable(Row).
-    Runs with fastact's current thread count (wrap in ``fastact.num_threads``).
+    dtypes: 'float32'/'float64'; repeats: timed batches per library (median);
+    target: seconds per timed batch; progress: optional callable(Row);
+    threads: thread counts to run each case at (default: the current count,
+    left as it is); libraries: subset of LIBRARIES (default: those
+    installed). numpy_once: NumPy is single-threaded, so it is timed at the
+    first thread count only and its time reused for the others.
     """
+    import fastact as fa
+
     functions = list(REGISTRY) if functions is None else list(functions)
     for name in functions:
         if name not in REGISTRY:
             raise KeyError(f"no activation named {name!r}; known: {', '.join(REGISTRY)}")
+    libraries = tuple(default_libraries() if libraries is None else libraries)
+    if "torch" in libraries and not torch_available():
+        libraries = tuple(lib for lib in libraries if lib != "torch")
     rows = []
     rng = np.random.default_rng(12345)
     with np.errstate(all="ignore"):
@@ -842,13 +411,32 @@ def run(functions=None, sizes=QUICK_SIZES, dtypes=DTYPES, repeats=5, modes=MODES
                 for dtype in dtypes:
                     for size in sizes:
                         work = make_workload(name, mode, dtype, size, rng)
-                        t_fa, t_np = time_pair(work.fastact_call(), work.numpy_call(),
-                                               repeats=repeats, target=target)
-                        row = Row(name, mode, np.dtype(dtype).name, work.size, t_fa, t_np)
-                        rows.append(row)
-                        if progress is not None:
-                            progress(row)
+                        calls = {lib: work.call(lib) for lib in libraries}
+                        numpy_s = None
+                        for i, n in enumerate(threads or [None]):
+                            ctx = contextlib.nullcontext() if n is None else thread_count(n)
+                            with ctx:
+                                now = dict(calls)
+                                if numpy_once and i > 0:
+                                    now.pop("numpy", None)
+                                t = time_calls(now, repeats=repeats, target=target)
+                                nthreads = fa.get_num_threads()
+                            numpy_s = t.get("numpy", numpy_s)
+                            row = Row(name, mode, np.dtype(dtype).name, work.size,
+                                      t["fastact"], numpy_s, t.get("torch"), nthreads,
+                                      work.nbytes, int(size))
+                            rows.append(row)
+                            if progress is not None:
+                                progress(row)
+                        del work, calls
     return rows
+
+
+def geometric_mean(values):
+    values = [v for v in values if v is not None and v > 0]
+    if not values:
+        return None
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 # --------------------------------------------------------------------------
@@ -868,27 +456,43 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def machine_header():
-    """Lines naming the machine and the build, for the top of a report."""
+def machine_header(threads=None):
+    """Lines naming the machine and the build, for the top of a report.
+
+    threads: the thread counts of the run (default: fastact's current count).
+    """
     cfg = _config()
     try:
         load = "load average %.2f %.2f %.2f" % os.getloadavg()
     except (AttributeError, OSError):
         load = "load average unknown"
+    if threads is None:
+        threads_text = str(cfg["num_threads"])
+    else:
+        threads_text = ", ".join(str(n) for n in threads)
+    tf = torch_formulas()
+    torch_text = f"PyTorch {tf.TORCH_VERSION}" if tf else "PyTorch not installed"
     return [
         f"- machine: {platform.platform()}; CPU: {cpu_model()} ({os.cpu_count()} logical CPUs; "
         f"{load})",
         f"- fastact {cfg['version']}, SIMD level: {cfg['simd_level']}, "
-        f"OpenMP: {'on' if cfg['openmp'] else 'off'}, threads: {cfg['num_threads']}",
-        f"- Python {platform.python_version()}, NumPy {np.__version__}",
+        f"OpenMP: {'on' if cfg['openmp'] else 'off'}, threads: {threads_text}",
+        f"- Python {platform.python_version()}, NumPy {np.__version__}, {torch_text}",
     ]
 
 
 NOTES = [
-    "ratio = NumPy time / fastact time (> 1: fastact is faster); median per-call time "
-    "of alternating timed batches after a warm-up, outputs preallocated on both sides.",
+    "ratio = peer time / fastact time (> 1: fastact is faster); median per-call time "
+    "of alternating timed batches after a warm-up, same input buffers, outputs "
+    "preallocated for every library that takes out=.",
     "NumPy baseline: ufunc chains with out= into preallocated scratch buffers, "
-    "default parameters; NumPy runs single-threaded.",
+    "default parameters; NumPy runs single-threaded (timed once per case and "
+    "reused for every thread count).",
+    "PyTorch baseline (when installed): torch.nn.functional / torch ops with out= "
+    "where torch has an out variant; backward = torch's backward kernels "
+    "(torch.ops.aten.*_backward, from the saved output where autograd saves it), "
+    "derivative = the same with a grad_output of ones; torch.set_num_threads "
+    "matches fastact's thread count.",
     f"exact gelu/geglu in NumPy use {ERF_SOURCE}.",
     f"size = elements of the result; softmax/log_softmax rows of {SOFTMAX_ROW}; "
     f"their derivative is the (rows, n, n) Jacobian with n = {JACOBIAN_ROW} "
@@ -898,18 +502,64 @@ NOTES = [
 ]
 
 
-def _format_time(seconds):
+def format_time(seconds):
+    if seconds is None:
+        return "-"
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} us"
-    return f"{seconds * 1e3:.2f} ms"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
 
 
-def _format_ratio(ratio):
+def format_ratio(ratio):
+    if ratio is None:
+        return "-"
     return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
 
 
-def format_markdown(rows, title="fastact vs NumPy", header=True):
-    """A Markdown report: machine header, notes, one table row per Row.
+def table_columns(rows):
+    """The libraries that have a time in any row."""
+    return [lib for lib in LIBRARIES if any(r.seconds(lib) is not None for r in rows)]
+
+
+def format_table(rows):
+    libs = table_columns(rows)
+    peers = [lib for lib in libs if lib != "fastact"]
+    head = ["function", "mode", "dtype", "size", "threads"] + [LIBRARY_LABELS[lib] for lib in libs]
+    head += [f"vs {LIBRARY_LABELS[p]}" for p in peers]
+    lines = ["| " + " | ".join(head) + " |",
+             "|---|---|---|---:|---:|" + "---:|" * (len(libs) + len(peers))]
+    for r in rows:
+        cells = [r.function, r.mode, r.dtype, str(r.size), str(r.threads)]
+        cells += [format_time(r.seconds(lib)) for lib in libs]
+        cells += [format_ratio(_ratio(r.seconds(p), r.fastact_s)) for p in peers]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary_lines(rows):
+    """Geometric mean ratios per dtype and thread count, and the cases fastact loses."""
+    lines = []
+    libs = table_columns(rows)
+    for peer in (lib for lib in libs if lib != "fastact"):
+        label = LIBRARY_LABELS[peer]
+        keys = sorted({(r.dtype, r.threads) for r in rows})
+        for dtype, n in keys:
+            sel = [_ratio(r.seconds(peer), r.fastact_s) for r in rows
+                   if r.dtype == dtype and r.threads == n]
+            sel = [v for v in sel if v is not None]
+            if not sel:
+                continue
+            slower = sum(1 for v in sel if v < 1)
+            lines.append(f"- vs {label}, {dtype}, {n} thread{'s' if n != 1 else ''}: "
+                         f"geometric mean {geometric_mean(sel):.2f} over {len(sel)} cases; "
+                         f"fastact slower in {slower}.")
+    return lines
+
+
+def format_markdown(rows, title="fastact vs NumPy and PyTorch", header=True):
+    """A Markdown report: machine header, notes, one table row per Row, summary.
 
     header: True (machine_header() now), False (table only), or the lines of
     a machine_header() taken before the run (so the load average and thread
@@ -917,22 +567,93 @@ def format_markdown(rows, title="fastact vs NumPy", header=True):
     """
     lines = []
     if header:
-        header_lines = machine_header() if header is True else list(header)
+        if header is True:
+            header_lines = machine_header(sorted({r.threads for r in rows}) or None)
+        else:
+            header_lines = list(header)
         lines += [f"## {title}", ""] + header_lines + [""]
         lines += [f"Note: {note}" for note in NOTES] + [""]
-    lines += [
-        "| function | mode | dtype | size | fastact | NumPy | ratio |",
-        "|---|---|---|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r.function} | {r.mode} | {r.dtype} | {r.size} | "
-            f"{_format_time(r.fastact_s)} | {_format_time(r.numpy_s)} | {_format_ratio(r.ratio)} |"
-        )
+    lines += format_table(rows)
     if rows:
-        ratios = [r.ratio for r in rows]
-        geo = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-        slower = [r for r in rows if r.ratio < 1]
-        lines += ["", f"Geometric mean ratio: {geo:.2f} over {len(rows)} cases; "
-                      f"fastact slower than NumPy in {len(slower)}."]
+        lines += [""] + summary_lines(rows)
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Chart
+# --------------------------------------------------------------------------
+
+LIBRARY_COLORS = {"fastact": "tab:blue", "numpy": "tab:orange", "torch": "tab:red"}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise RuntimeError(
+            "--plot needs matplotlib, which is not installed: "
+            "pip install matplotlib  (or pip install 'fastact[plot]')") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(rows, path, title=None):
+    """A PNG chart of Gelem/s vs size per library: one panel per dtype and mode.
+
+    Each line is the geometric mean throughput over the functions timed at
+    every size of that panel (the function itself when only one was), at the
+    requested sizes; solid: the lowest thread count of the run, dashed: the
+    others. Raises RuntimeError if matplotlib is missing.
+    """
+    plt = _pyplot()
+    dtypes = [d for d in DTYPES if any(r.dtype == d for r in rows)]
+    modes = [m for m in MODES if any(r.mode == m for r in rows)]
+    libs = table_columns(rows)
+    thread_counts = sorted({r.threads for r in rows})
+    functions = sorted({r.function for r in rows})
+    fig, axes = plt.subplots(len(dtypes), len(modes), squeeze=False,
+                             figsize=(4.2 * len(modes), 3.4 * len(dtypes)))
+    styles = ["-", "--", ":", "-."]
+    for i, dtype in enumerate(dtypes):
+        for j, mode in enumerate(modes):
+            ax = axes[i][j]
+            panel = [r for r in rows if r.dtype == dtype and r.mode == mode]
+            panel_sizes = {r.nominal_size for r in panel}
+            # only functions timed at every size, so each point averages the same set
+            common = [f for f in functions
+                      if {r.nominal_size for r in panel if r.function == f} == panel_sizes]
+            panel = [r for r in panel if r.function in (common or functions)]
+            for lib in libs:
+                for k, n in enumerate(thread_counts):
+                    if lib == "numpy" and k > 0:
+                        continue           # single-threaded: one line is enough
+                    sel = [r for r in panel if r.threads == n and r.seconds(lib)]
+                    sizes = sorted({r.nominal_size for r in sel})
+                    if not sizes:
+                        continue
+                    ys = [geometric_mean([r.gelems(lib) for r in sel if r.nominal_size == s])
+                          for s in sizes]
+                    label = LIBRARY_LABELS[lib]
+                    if lib != "numpy":
+                        label += f", {n} thr"
+                    ax.plot(sizes, ys, styles[k % len(styles)], marker="o", markersize=3,
+                            color=LIBRARY_COLORS[lib], label=label)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            n_fn = len(common or functions)
+            ax.set_title(f"{mode}, {dtype}" + (f" ({n_fn} functions)" if n_fn > 1 else ""),
+                         fontsize=10)
+            ax.set_xlabel("elements")
+            ax.set_ylabel("Gelem/s")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+    what = functions[0] if len(functions) == 1 else "geometric mean over functions"
+    cfg = _config()
+    fig.suptitle(title or f"fastact {cfg['version']} ({cfg['simd_level']}) on {cpu_model()}: "
+                 f"Gelem/s vs size, {what}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,320 @@
+#!/usr/bin/env python
+"""Run the fastact vs NumPy vs PyTorch comparison in one process and write a report.
+
+    python bench/report.py                  # full: 16 / 4096 / 65536 / 1Mi / 16Mi, ~10 min
+    python bench/report.py --quick          # 16 / 4096 / 65536 + a 16 Mi subset, ~1 min
+    python bench/report.py --quick --function relu --function gelu --out-dir /tmp/r
+
+Writes OUT_DIR/REPORT.md (machine header, issue-3 targets as measured, the
+table of ratios per function, mode, dtype, size and thread count) and
+OUT_DIR/speed.png (Gelem/s vs size per library; needs matplotlib).
+
+Measurement (SPEC section 6): fastact._bench's workloads and baselines, same
+buffers for every library, outputs preallocated, a warm-up, then the median
+of alternating timed batches; fastact and PyTorch at 1 thread and at all
+threads (fastact's count at start), NumPy single-threaded.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import fastact as fa
+
+ALL_THREADS = fa.get_num_threads()    # before torch is imported: it may move the count
+
+from fastact import _bench  # noqa: E402
+
+HUGE = 1 << 24
+FULL_SIZES = (16, 4096, 65536, 1 << 20, HUGE)
+QUICK_SIZES = (16, 4096, 65536)
+# --quick (~1-2 min) still measures the 16 Mi targets, on a subset (float32, forward)
+QUICK_HUGE_FUNCTIONS = _bench.MEMORY_BOUND + ("gelu", "sigmoid", "tanh", "silu", "softmax")
+
+TARGET_GEO_TORCH = 2.0
+TARGET_GEO_NUMPY = 3.0
+TARGET_BANDWIDTH = 0.85
+TARGET_SPEEDUP = 1.7
+TARGET_SMALL_THREADS = 1.05
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="sizes 16/4096/65536, 16 Mi only for a subset (float32 forward); ~1-2 min")
+    p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results",
+                   help="where REPORT.md and speed.png go (default bench/results)")
+    p.add_argument("--function", action="append", choices=list(fa.REGISTRY), metavar="NAME",
+                   help="limit to these activations (repeatable)")
+    p.add_argument("--dtype", action="append", choices=list(_bench.DTYPES))
+    p.add_argument("--size", action="append", type=_bench.parse_size, metavar="N",
+                   help="sizes of the main table (repeatable; e.g. 65536 or 1Mi)")
+    p.add_argument("--repeats", type=int, default=None, help="timed batches per library")
+    p.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    p.add_argument("--no-plot", action="store_true", help="do not write the chart")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+# --------------------------------------------------------------------------
+# Extra measurements: copy bandwidth, the 16-element call
+# --------------------------------------------------------------------------
+
+
+def _threaded_numpy_copy(src, dst, n):
+    """A callable copying src to dst in n contiguous chunks on n threads (np.copyto drops the GIL)."""
+    if n <= 1:
+        return lambda: np.copyto(dst, src)
+    pool = ThreadPoolExecutor(n)
+    bounds = np.linspace(0, src.size, n + 1).astype(int)
+    pieces = [(dst[a:b], src[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def call():
+        for f in [pool.submit(np.copyto, d, s) for d, s in pieces]:
+            f.result()
+
+    call.pool = pool
+    return call
+
+
+def measure_copy(dtype, size, threads, repeats, use_torch):
+    """{label: GB/s} of a multi-threaded copy of `size` elements (read + write bytes)."""
+    src = np.random.default_rng(1).standard_normal(size, dtype=np.float32).astype(dtype)
+    dst = np.empty_like(src)
+    calls = {"numpy (threaded np.copyto)": _threaded_numpy_copy(src, dst, threads),
+             "numpy (np.copyto)": lambda: np.copyto(dst, src)}
+    tf = _bench.torch_formulas() if use_torch else None
+    if tf:
+        calls["torch (Tensor.copy_)"] = tf.copy_call(src, dst)
+    with _bench.thread_count(threads):
+        times = _bench.time_calls(calls, repeats=repeats, target=0.02)
+    pool = getattr(calls["numpy (threaded np.copyto)"], "pool", None)
+    if pool is not None:
+        pool.shutdown()
+    return {k: 2 * src.nbytes / t / 1e9 for k, t in times.items()}
+
+
+def measure_small(functions, dtypes, modes, repeats, threads):
+    """16-element calls: {(name, mode, dtype): (fastact s, np.maximum s)}, alternating."""
+    out = {}
+    rng = np.random.default_rng(5)
+    with _bench.thread_count(threads), np.errstate(all="ignore"):
+        for dtype in dtypes:
+            x = rng.standard_normal(16).astype(dtype)
+            o = np.empty_like(x)
+            np_max = lambda: np.maximum(x, 0, out=o)  # noqa: E731
+            for name in functions:
+                for mode in modes:
+                    work = _bench.make_workload(name, mode, dtype, 16, rng)
+                    t = _bench.time_calls({"fastact": work.fastact_call(), "np": np_max},
+                                          repeats=repeats, target=2e-3)
+                    out[(name, mode, dtype)] = (t["fastact"], t["np"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------
+
+
+def _ok(flag):
+    return "yes" if flag else "**no**"
+
+
+def targets(rows, copy_bw, small, all_threads):
+    """Markdown lines: the issue-3 targets as measured, and the cases that miss them."""
+    lines = ["## Issue 3 targets, as measured", ""]
+    lines += ["| target | measured | met |", "|---|---|---|"]
+    details = []
+    has_torch = any(r.torch_s is not None for r in rows)
+
+    # 1. 65536 elements, 1 thread: geometric means and every case vs torch
+    for dtype in _bench.DTYPES:
+        sel = [r for r in rows if r.size == 65536 and r.threads == 1 and r.dtype == dtype]
+        if not sel:
+            continue
+        g_np = _bench.geometric_mean([r.ratio for r in sel])
+        lines.append(f"| 65536, 1 thread, {dtype}: geo-mean vs NumPy >= {TARGET_GEO_NUMPY:g} "
+                     f"| {g_np:.2f} over {len(sel)} | {_ok(g_np >= TARGET_GEO_NUMPY)} |")
+        if has_torch:
+            tr = [r for r in sel if r.torch_ratio is not None]
+            g_t = _bench.geometric_mean([r.torch_ratio for r in tr])
+            slower = sorted(tr, key=lambda r: r.torch_ratio)
+            slower = [r for r in slower if r.torch_ratio < 1]
+            lines.append(f"| 65536, 1 thread, {dtype}: geo-mean vs PyTorch >= "
+                         f"{TARGET_GEO_TORCH:g} | {g_t:.2f} over {len(tr)} "
+                         f"| {_ok(g_t >= TARGET_GEO_TORCH)} |")
+            lines.append(f"| 65536, 1 thread, {dtype}: every case at least as fast as PyTorch "
+                         f"| slower in {len(slower)} of {len(tr)} | {_ok(not slower)} |")
+            if slower:
+                details.append(f"- slower than PyTorch at 65536, 1 thread, {dtype}: " + ", ".join(
+                    f"{r.function} {r.mode} ({r.torch_ratio:.2f})" for r in slower))
+
+    # 2. 16 Mi, all threads: memory-bound kernels vs a multi-threaded copy
+    for dtype in _bench.DTYPES:
+        if not copy_bw.get(dtype):
+            continue
+        best_label, best = max(copy_bw[dtype].items(), key=lambda kv: kv[1])
+        sel = [r for r in rows if r.size == HUGE and r.threads == all_threads
+               and r.dtype == dtype and r.function in _bench.MEMORY_BOUND]
+        if not sel:
+            continue
+        fracs = [(r, r.nbytes / r.fastact_s / 1e9 / best) for r in sel]
+        worst = min(fracs, key=lambda rf: rf[1])
+        lines.append(f"| 16 Mi, {all_threads} threads, {dtype}: memory-bound kernels >= "
+                     f"{TARGET_BANDWIDTH:.0%} of copy bandwidth ({best:.1f} GB/s, {best_label}) "
+                     f"| worst {worst[1]:.0%} ({worst[0].function} {worst[0].mode}); "
+                     f"{len(fracs)} cases | {_ok(worst[1] >= TARGET_BANDWIDTH)} |")
+        details.append(f"- bandwidth at 16 Mi, {all_threads} threads, {dtype} (copy: " + ", ".join(
+            f"{k} {v:.1f} GB/s" for k, v in copy_bw[dtype].items()) + "): " + ", ".join(
+            f"{r.function} {r.mode} {r.nbytes / r.fastact_s / 1e9:.1f} GB/s = {f:.0%}"
+            for r, f in fracs))
+
+    # 3. 16 Mi: compute-bound kernels' speed-up on all threads
+    if all_threads > 1:
+        for dtype in _bench.DTYPES:
+            one = {(r.function, r.mode): r for r in rows if r.size == HUGE and r.threads == 1
+                   and r.dtype == dtype and r.function not in _bench.MEMORY_BOUND}
+            many = {(r.function, r.mode): r for r in rows if r.size == HUGE
+                    and r.threads == all_threads and r.dtype == dtype and
+                    r.function not in _bench.MEMORY_BOUND}
+            keys = sorted(set(one) & set(many))
+            if not keys:
+                continue
+            speed = {k: one[k].fastact_s / many[k].fastact_s for k in keys}
+            worst = min(speed, key=speed.get)
+            low = [k for k in keys if speed[k] < TARGET_SPEEDUP]
+            lines.append(f"| 16 Mi, {dtype}: compute-bound speed-up on {all_threads} threads >= "
+                         f"{TARGET_SPEEDUP:g} | min {speed[worst]:.2f} ({' '.join(worst)}), "
+                         f"geo-mean {_bench.geometric_mean(speed.values()):.2f}, {len(keys)} cases "
+                         f"| {_ok(not low)} |")
+            if low:
+                details.append(f"- speed-up below {TARGET_SPEEDUP:g} at 16 Mi, {dtype}: " + ", ".join(
+                    f"{n} {m} ({speed[(n, m)]:.2f})" for n, m in low))
+
+        # 4. 4096: all threads no slower than 1 thread (within 5 %)
+        one = {(r.function, r.mode, r.dtype): r for r in rows if r.size == 4096 and r.threads == 1}
+        many = {(r.function, r.mode, r.dtype): r for r in rows
+                if r.size == 4096 and r.threads == all_threads}
+        keys = sorted(set(one) & set(many))
+        if keys:
+            ratio = {k: many[k].fastact_s / one[k].fastact_s for k in keys}
+            worst = max(ratio, key=ratio.get)
+            high = [k for k in keys if ratio[k] > TARGET_SMALL_THREADS]
+            lines.append(f"| 4096: {all_threads}-thread time <= {TARGET_SMALL_THREADS:g} x "
+                         f"1-thread time | max {ratio[worst]:.2f} ({' '.join(worst)}), median "
+                         f"{statistics.median(ratio.values()):.2f}, {len(keys)} cases "
+                         f"| {_ok(not high)} |")
+            if high:
+                details.append(f"- 4096 elements, {all_threads} threads slower than 1 thread x "
+                               f"{TARGET_SMALL_THREADS:g}: " + ", ".join(
+                                   f"{n} {m} {d} ({ratio[(n, m, d)]:.2f})" for n, m, d in high))
+
+    # 5. 16 elements vs np.maximum(x, 0, out=o)
+    for dtype in _bench.DTYPES:
+        sel = {k: v for k, v in small.items() if k[2] == dtype}
+        if not sel:
+            continue
+        ratio = {k: fa_s / np_s for k, (fa_s, np_s) in sel.items()}
+        worst = max(ratio, key=ratio.get)
+        np_median = statistics.median(np_s for _, np_s in sel.values())
+        high = [k for k in ratio if ratio[k] > 1]
+        lines.append(f"| 16 elements, {dtype}: per-call time <= np.maximum(x, 0, out=o) "
+                     f"({np_median * 1e6:.2f} us) | max {ratio[worst]:.2f} x "
+                     f"({worst[0]} {worst[1]}, {sel[worst][0] * 1e6:.2f} us); "
+                     f"over in {len(high)} of {len(ratio)} | {_ok(not high)} |")
+        if high:
+            details.append(f"- 16 elements, {dtype}, slower than np.maximum: " + ", ".join(
+                f"{n} {m} ({ratio[(n, m, d)]:.2f})" for n, m, d in sorted(high)))
+    return lines + [""] + details
+
+
+# --------------------------------------------------------------------------
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    functions = args.function or list(fa.REGISTRY)
+    dtypes = tuple(args.dtype or _bench.DTYPES)
+    threads = list(dict.fromkeys([1, ALL_THREADS]))
+    libraries = ("fastact", "numpy") if args.no_torch else None
+    repeats = args.repeats or (5 if args.quick else 7)
+    target = 1e-3 if args.quick else 3e-3
+    sizes = tuple(args.size or (QUICK_SIZES if args.quick else FULL_SIZES))
+    header = _bench.machine_header(threads)
+
+    def progress(row):
+        if args.verbose:
+            print(f"  {row.function} {row.mode} {row.dtype} {row.size} {row.threads}thr: "
+                  f"vs NumPy {_bench.format_ratio(row.ratio)}, "
+                  f"vs PyTorch {_bench.format_ratio(row.torch_ratio)}", file=sys.stderr, flush=True)
+
+    def log(text):
+        print(f"[{time.perf_counter() - start:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    copy_bw = {dtype: {} for dtype in dtypes}
+    if args.quick or HUGE in sizes:
+        for dtype in dtypes:
+            copy_bw[dtype] = measure_copy(dtype, HUGE, ALL_THREADS, repeats, not args.no_torch)
+    log(f"main table: {len(functions)} functions, sizes {sizes}, threads {threads}")
+    rows = _bench.run(functions, sizes, dtypes, repeats, _bench.MODES, target, progress,
+                      threads=threads, libraries=libraries)
+    if args.quick and not args.size:
+        huge_functions = [f for f in functions if f in QUICK_HUGE_FUNCTIONS]
+        huge_dtypes = ("float32",) if "float32" in dtypes else dtypes[:1]
+        log(f"16 Mi subset: {huge_functions}, {huge_dtypes}, forward")
+        rows += _bench.run(huge_functions, (HUGE,), huge_dtypes, 3, ("forward",), 0.0, progress,
+                           threads=threads, libraries=libraries)
+    huge_dtypes_seen = sorted({r.dtype for r in rows if r.size == HUGE})
+    for dtype in huge_dtypes_seen:
+        log(f"copy bandwidth, {dtype}, {ALL_THREADS} threads")
+        for k, v in measure_copy(dtype, HUGE, ALL_THREADS, repeats, not args.no_torch).items():
+            # the best of the start and the end of the run: the fraction errs low
+            copy_bw[dtype][k] = max(v, copy_bw[dtype].get(k, 0.0))
+    log("16-element calls vs np.maximum")
+    small = measure_small(functions, dtypes, _bench.MODES, repeats, ALL_THREADS)
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    chart = args.out_dir / "speed.png"
+    chart_note = None
+    if not args.no_plot:
+        try:
+            _bench.plot(rows, chart)
+        except RuntimeError as error:
+            chart_note = f"(no chart: {error})"
+    target_lines = targets(rows, copy_bw, small, ALL_THREADS)
+    try:
+        load = os.getloadavg()
+    except (AttributeError, OSError):
+        load = None
+    lines = ["# fastact speed report", ""] + header
+    lines.append(f"- run: {'quick' if args.quick else 'full'}, {time.strftime('%Y-%m-%d %H:%M')}, "
+                 f"{time.perf_counter() - start:.0f} s; "
+                 f"command: `python bench/report.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
+    if load is not None and load[0] > 0.25 * (os.cpu_count() or 1):
+        lines.append(f"- warning: the machine was busy (load average {load[0]:.2f} at the end), "
+                     "multi-threaded timings are unreliable")
+    lines.append("")
+    lines += target_lines
+    lines += ["", "## Chart", ""]
+    lines.append(chart_note or f"![Gelem/s vs size per library]({chart.name})")
+    lines += ["", "## All cases", ""]
+    lines += [f"Note: {note}" for note in _bench.NOTES] + [""]
+    lines += _bench.format_table(rows)
+    lines += [""] + _bench.summary_lines(rows) + [""]
+    report = args.out_dir / "REPORT.md"
+    report.write_text("\n".join(lines))
+    print("\n".join(["# fastact speed report", ""] + header + [""] + target_lines))
+    print(f"\nwrote {report}" + ("" if chart_note else f" and {chart}"))
+    log("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
