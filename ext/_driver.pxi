@@ -251,16 +251,42 @@ cdef tuple _common_arrays(tuple originals, tuple names):
     cdef int typenum = result_type(originals, arrays)
     for i in range(1, k):
         if not same_shape(<cnp.ndarray> arrays[i], <cnp.ndarray> arrays[0]):
-            try:
-                arrays = list(np.broadcast_arrays(*arrays))
-            except ValueError:
-                raise ValueError(
-                    f"{', '.join(names[:k])} could not be broadcast together with "
-                    f"shapes {', '.join(str(v.shape) for v in arrays)}") from None
+            arrays = _broadcast(arrays, names[:k], typenum)
             break
     for i in range(k):
         arrays[i] = as_buffer(<cnp.ndarray> arrays[i], typenum)
     return tuple(arrays)
+
+
+cdef list _broadcast(list arrays, tuple names, int typenum):
+    """The arrays broadcast to one shape, as contiguous buffers of typenum.
+
+    A scalar among arrays of one shape (the grad_output of ones behind every
+    gated derivative) is filled in directly: np.broadcast_arrays costs
+    microseconds, more than a small call's whole budget.
+    """
+    cdef cnp.ndarray shaped = None, filled
+    for v in arrays:
+        if (<cnp.ndarray> v).ndim:
+            if shaped is not None and not same_shape(<cnp.ndarray> v, shaped):
+                break
+            shaped = <cnp.ndarray> v
+    else:
+        result = []
+        for v in arrays:
+            if (<cnp.ndarray> v).ndim:
+                result.append(v)
+            else:
+                filled = cnp.PyArray_EMPTY(shaped.ndim, shaped.shape, typenum, 0)
+                cnp.PyArray_FillWithScalar(filled, (<cnp.ndarray> v)[()])
+                result.append(filled)
+        return result
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        raise ValueError(
+            f"{', '.join(names)} could not be broadcast together with shapes "
+            f"{', '.join(str(v.shape) for v in arrays)}") from None
 
 
 cdef object apply(void** loops, int arity, int n_outputs, object a, object b,

@@ -2,6 +2,8 @@
 # (from the forward's output) and the softmax Jacobian. The axis is moved last
 # and the rows laid out contiguously; threads split the rows, never a row.
 
+from libc.math cimport exp, expm1
+
 cdef enum RowFunction:
     SOFTMAX
     LOG_SOFTMAX
@@ -143,25 +145,58 @@ def log_softmax_backward(grad_output, y, axis=-1, *, double temperature=1.0, out
                     out)
 
 
+cdef void _jacobian_rows(const double* y, char* out, Py_ssize_t rows, Py_ssize_t n,
+                        double temperature, bint log_softmax, bint single) noexcept nogil:
+    """Write each row's n x n Jacobian, computed in double and rounded once.
+
+    softmax: (y_i (1 - y_i) on the diagonal, -y_i y_j off it) / T, with
+    y(1 - y) rather than y - y*y, exact where y is close to 1. log_softmax:
+    (-expm1(y_i) on the diagonal, -exp(y_j) off it) / T, exact near y = 0.
+    """
+    cdef Py_ssize_t r, i, j, k = 0
+    cdef const double* row
+    cdef double v
+    for r in range(rows):
+        row = y + r * n
+        for i in range(n):
+            for j in range(n):
+                if log_softmax:
+                    v = -expm1(row[j]) if i == j else -exp(row[j])
+                else:
+                    v = row[i] * (1 - row[i]) if i == j else -(row[i] * row[j])
+                v = v / temperature
+                if single:
+                    (<float*> out)[k] = <float> v
+                else:
+                    (<double*> out)[k] = v
+                k += 1
+
+
+cdef object _jacobian(object y, object axis, double temperature, bint log_softmax):
+    check_temperature(temperature)
+    cdef cnp.ndarray ya = as_float_array(y, "y")
+    cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
+    cdef cnp.ndarray rows = as_buffer(
+        _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax), cnp.NPY_DOUBLE)
+    cdef Py_ssize_t n = rows.shape[rows.ndim - 1]
+    shape = (<object> rows).shape + (n,)
+    cdef cnp.ndarray result = np.empty(shape, dtype=ya.dtype)
+    cdef bint single = cnp.PyArray_TYPE(ya) == cnp.NPY_FLOAT
+    cdef Py_ssize_t count = cnp.PyArray_SIZE(rows) // n if n else 0
+    with nogil:
+        _jacobian_rows(<const double*> cnp.PyArray_DATA(rows),
+                       <char*> cnp.PyArray_DATA(result), count, n, temperature,
+                       log_softmax, single)
+    return result
+
+
 def softmax_jacobian(y, axis=-1, *, double temperature=1.0):
     """The Jacobian of softmax from its OUTPUT y: (diag(y) - y y^T) / temperature.
 
     The result has shape (..., n, n): y's dimensions other than axis, in order,
     then the row length twice.
     """
-    check_temperature(temperature)
-    cdef cnp.ndarray ya = as_float_array(y, "y")
-    cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
-    rows = _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax)
-    # In float64 whatever the dtype, so each float32 element rounds once.
-    rows64 = rows.astype(np.float64)
-    jacobian = rows64[..., :, None] * -rows64[..., None, :]
-    index = np.arange(rows.shape[rows.ndim - 1])
-    # y(1 - y) rather than y - y*y: exact where y is close to 1.
-    jacobian[..., index, index] = rows64 * (1 - rows64)
-    if temperature != 1:
-        jacobian /= temperature
-    return jacobian.astype(rows.dtype, copy=False)
+    return _jacobian(y, axis, temperature, False)
 
 
 def log_softmax_jacobian(y, axis=-1, *, double temperature=1.0):
@@ -169,17 +204,4 @@ def log_softmax_jacobian(y, axis=-1, *, double temperature=1.0):
 
     Shape (..., n, n) as for softmax_jacobian.
     """
-    check_temperature(temperature)
-    cdef cnp.ndarray ya = as_float_array(y, "y")
-    cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
-    rows = _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax)
-    # In float64 whatever the dtype, with 1 - exp(y) as -expm1(y): exact where
-    # y is close to 0, and each element rounds once to float32.
-    rows64 = rows.astype(np.float64)
-    n = rows.shape[rows.ndim - 1]
-    jacobian = np.repeat(-np.exp(rows64)[..., None, :], n, axis=-2)
-    index = np.arange(n)
-    jacobian[..., index, index] = -np.expm1(rows64)
-    if temperature != 1:
-        jacobian /= temperature
-    return jacobian.astype(rows.dtype, copy=False)
+    return _jacobian(y, axis, temperature, True)

@@ -1,7 +1,12 @@
 # prelu and rrelu: leaky_relu whose slope comes from a learned weight per
 # channel (prelu) or is drawn per element (rrelu in training). One slope for
-# the whole array runs the leaky_relu loops with the slope as their parameter;
-# otherwise the slopes are laid out as an array of x's shape for the slope loops.
+# the whole array runs the leaky_relu loops with the slope as their parameter.
+# prelu's per-channel weight is never spread over an array of x's shape (that
+# would add a third memory stream to a memory-bound kernel): x is seen as
+# (outer, channels, inner) blocks, and each block runs a leaky_relu loop with
+# its channel's slope, or, when the channel axis is the last (inner == 1), a
+# row of the slope loops with the weight vector itself as the slopes. rrelu's
+# drawn slopes are an array of x's shape, run through the slope loops.
 
 cdef enum SlopeMode:
     FORWARD
@@ -32,28 +37,115 @@ cdef object _run_slopes(SlopeMode mode, object grad_output, object x, object slo
                  params, ("grad_output", "x", "weight"), (grad_output, x))
 
 
-cdef object _prelu_slope(object x_argument, object weight, object axis):
-    """The weight as one float, or broadcast along `axis` to x's shape and dtype.
+cdef struct ChannelJob:
+    SlopeMode mode
+    int dtype
+    const char* grad          # backward only
+    const char* x
+    const char* weight        # one slope per channel, of the dtype
+    char* y
+    Py_ssize_t channels
+    Py_ssize_t inner          # elements per (outer, channel) block
+    Py_ssize_t itemsize
 
-    With one weight element `axis` plays no part (as for a 1-D input in
-    PyTorch, which has no channel axis) and is not checked.
-    """
-    cdef cnp.ndarray x = as_float_array(x_argument, "x")
+
+cdef void run_channel_block(const ChannelJob* job, Py_ssize_t b) noexcept nogil:
+    """Block b: row b of `channels` elements (inner == 1), else block b of `inner`."""
+    cdef Py_ssize_t length = job.channels if job.inner == 1 else job.inner
+    cdef Py_ssize_t off = b * length * job.itemsize
+    cdef double slope[1]
+    if job.inner == 1:
+        if job.mode == FORWARD:
+            KERNELS.slope.forward[job.dtype](job.x + off, job.weight, job.y + off,
+                                             length, NULL)
+        elif job.mode == DERIVATIVE:
+            KERNELS.slope.derivative[job.dtype](job.x + off, job.weight, job.y + off,
+                                                length, NULL)
+        else:
+            KERNELS.slope.backward[job.dtype](job.grad + off, job.x + off, job.weight,
+                                              job.y + off, length, NULL)
+        return
+    cdef Py_ssize_t c = b % job.channels
+    if job.dtype == DTYPE_F32:
+        slope[0] = (<const float*> job.weight)[c]
+    else:
+        slope[0] = (<const double*> job.weight)[c]
+    cdef const ElementwiseLoops* loops = &KERNELS.elementwise[K_LEAKY_RELU]
+    if job.mode == FORWARD:
+        loops.forward[job.dtype](job.x + off, job.y + off, length, slope)
+    elif job.mode == DERIVATIVE:
+        loops.derivative[job.dtype](job.x + off, job.y + off, length, slope)
+    else:
+        loops.backward[job.dtype](job.grad + off, job.x + off, job.y + off, length, slope)
+
+
+cdef void run_channels(const ChannelJob* job, Py_ssize_t blocks, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t b
+    cdef int threads = thread_count()
+    if threads < 2 or blocks < 2 or n < 2 * GRAIN:
+        for b in range(blocks):
+            run_channel_block(job, b)
+        return
+    if threads > blocks:
+        threads = <int> blocks
+    for b in prange(blocks, num_threads=threads, schedule="static"):
+        run_channel_block(job, b)
+
+
+cdef object _prelu(SlopeMode mode, object grad_output, object x, object weight,
+                   object axis, object out):
+    cdef cnp.ndarray xa = as_float_array(x, "x")
     cdef cnp.ndarray w = as_float_array(weight, "weight")
     if cnp.PyArray_SIZE(w) == 1:
-        return float(w.reshape(()))
+        # One slope for all of x: axis plays no part (as for a 1-D input in
+        # PyTorch, which has no channel axis) and is not checked.
+        return _run_slopes(mode, grad_output, x, float(w.reshape(())), out)
     if w.ndim != 1:
         raise ValueError(f"weight must be 1-D, got shape {(<object> w).shape}")
-    if x.ndim == 0:
+    if xa.ndim == 0:
         raise ValueError(f"weight has {w.shape[0]} elements, but a 0-d x has no axis "
                          "to apply them along; use a weight of one element")
-    cdef int ax = normalize_axis(axis, x.ndim)
-    if w.shape[0] != x.shape[ax]:
-        raise ValueError(f"weight has {w.shape[0]} elements but x has {x.shape[ax]} "
+    cdef int ax = normalize_axis(axis, xa.ndim)
+    if w.shape[0] != xa.shape[ax]:
+        raise ValueError(f"weight has {w.shape[0]} elements but x has {xa.shape[ax]} "
                          f"along axis={axis}; they must match (or weight has 1)")
-    shape = [1] * x.ndim
-    shape[ax] = -1
-    return np.broadcast_to(w.astype(x.dtype, copy=False).reshape(shape), (<object> x).shape)
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    cdef cnp.ndarray ga = None
+    if mode == BACKWARD:
+        ga = as_float_array(grad_output, "grad_output")
+        typenum = result_type((grad_output, x), (ga, xa))
+        if not same_shape(ga, xa):
+            raise ValueError(f"grad_output must have x's shape {(<object> xa).shape}, "
+                             f"got {(<object> ga).shape}")
+        ga = as_buffer(ga, typenum)
+    xa = as_buffer(xa, typenum)
+    w = as_buffer(w, typenum)
+    inputs = (xa, w) if ga is None else (ga, xa, w)
+    result = (cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0) if out is None
+              else check_out(out, xa, typenum))
+    cdef cnp.ndarray target = destination(result, inputs)
+
+    cdef ChannelJob job
+    job.mode = mode
+    job.dtype = _dtype_index(typenum)
+    job.grad = NULL if ga is None else <const char*> cnp.PyArray_DATA(ga)
+    job.x = <const char*> cnp.PyArray_DATA(xa)
+    job.weight = <const char*> cnp.PyArray_DATA(w)
+    job.y = <char*> cnp.PyArray_DATA(target)
+    job.channels = xa.shape[ax]
+    job.inner = 1
+    for d in range(ax + 1, xa.ndim):
+        job.inner *= xa.shape[d]
+    job.itemsize = cnp.PyArray_ITEMSIZE(xa)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
+    cdef Py_ssize_t blocks = 0
+    if n:
+        blocks = n // job.channels if job.inner == 1 else n // job.inner
+    with nogil:
+        run_channels(&job, blocks, n)
+    if target is not result:
+        cnp.PyArray_CopyInto(result, target)
+    return finish(result, (x,) if ga is None else (grad_output, x), out)
 
 
 def prelu(x, weight, *, axis=1, out=None):
@@ -63,17 +155,17 @@ def prelu(x, weight, *, axis=1, out=None):
     x.shape[axis] elements, one per channel, as torch.nn.functional.prelu with
     channels on axis 1. The result has x's dtype.
     """
-    return _run_slopes(FORWARD, None, x, _prelu_slope(x, weight, axis), out)
+    return _prelu(FORWARD, None, x, weight, axis, out)
 
 
 def prelu_derivative(x, weight, *, axis=1, out=None):
     """Derivative of prelu with respect to x: 1 if x > 0 else weight[c]."""
-    return _run_slopes(DERIVATIVE, None, x, _prelu_slope(x, weight, axis), out)
+    return _prelu(DERIVATIVE, None, x, weight, axis, out)
 
 
 def prelu_backward(grad_output, x, weight, *, axis=1, out=None):
     """Gradient of prelu with respect to x: grad_output * prelu_derivative(x, weight)."""
-    return _run_slopes(BACKWARD, grad_output, x, _prelu_slope(x, weight, axis), out)
+    return _prelu(BACKWARD, grad_output, x, weight, axis, out)
 
 
 cdef object _rrelu_slope(object x, double lower, double upper, bint training,
