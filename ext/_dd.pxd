@@ -11,11 +11,50 @@
 #
 # The error-free transformations below are exact only because the build uses
 # -ffp-contract=off (no silent fusing of a*b+c) and no -ffast-math (no
-# reassociation).  two_prod uses fma() for the exact product error: a hardware
-# instruction on FMA targets and an exact (slower) libm routine elsewhere, so
-# the result is bit-identical across ISAs.
+# reassociation).  two_prod computes the exact product error with the hardware
+# fma instruction when the build targets FMA (__FMA__, e.g. -mfma) and with
+# Dekker's product on a Veltkamp split otherwise.  Both are exact where the
+# error is representable, and two_prod returns lo = 0 (on every ISA) outside
+# the range where both are guaranteed exact, so every ISA level computes the
+# same bits.  No libm call and no fused multiply-add remain here: everything
+# vectorizes at SSE2 as well.
 
-from libc.math cimport fma
+from libc.math cimport fabs
+
+cdef extern from *:
+    """
+    /* Every `cdef inline` point function and helper must be inlined into the
+       kernel loops, or gcc cannot vectorize them ("dr in a call"); the
+       double-double and polynomial helpers exceed gcc's default inline
+       budget, so Cython's inline keyword is made always_inline from here on
+       (this block is emitted before the point functions' declarations). */
+    #if defined(__GNUC__)
+    #undef CYTHON_INLINE
+    #define CYTHON_INLINE inline __attribute__((always_inline))
+    #endif
+    /* a*b - p exactly, for p = fl(a*b) with |p| in [2^-960, DBL_MAX] and
+       2^-1021 <= |a|, |b| < 2^995 (dd_two_prod guards the range). */
+    static inline double fa_dd_prod_err(double a, double b, double p) {
+    #ifdef __FMA__
+        return __builtin_fma(a, b, -p);
+    #else
+        const double C = 134217729.0;            /* 2^27 + 1 */
+        double ca = C * a, cb = C * b;
+        double ah = ca - (ca - a), al = a - ah;
+        double bh = cb - (cb - b), bl = b - bh;
+        return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+    #endif
+    }
+    static const double FA_DD_P_MIN = 0x1p-960;
+    static const double FA_DD_P_MAX = 0x1.fffffffffffffp+1023;
+    static const double FA_DD_AB_MIN = 0x1p-1021;
+    static const double FA_DD_AB_MAX = 0x1p995;
+    """
+    double fa_dd_prod_err(double a, double b, double p) nogil
+    const double FA_DD_P_MIN
+    const double FA_DD_P_MAX
+    const double FA_DD_AB_MIN
+    const double FA_DD_AB_MAX
 
 ctypedef struct dd_t:
     double hi
@@ -30,9 +69,24 @@ cdef inline dd_t dd_make(double hi, double lo) noexcept nogil:
 
 
 cdef inline dd_t dd_two_prod(double a, double b) noexcept nogil:
-    # a*b == hi + lo exactly (barring over/underflow).
+    # a*b == hi + lo exactly when 2^-960 <= |a*b| <= DBL_MAX and
+    # 2^-1021 <= |a|, |b| < 2^995 (the Veltkamp split cannot overflow and no
+    # partial product underflows); elsewhere (including inf/NaN) lo = 0, the
+    # same on every ISA.
     cdef double p = a * b
-    return dd_make(p, fma(a, b, -p))
+    cdef double ap = fabs(a)
+    cdef double bp = fabs(b)
+    cdef double pp = fabs(p)
+    # (Chained selects, not `and`: a bint built from `and` keeps gcc from
+    # vectorizing at SSE2, "relevant stmt not supported: _ ? 1 : 0".)
+    cdef double e = fa_dd_prod_err(a, b, p)
+    e = e if pp >= FA_DD_P_MIN else 0.0
+    e = e if pp <= FA_DD_P_MAX else 0.0
+    e = e if ap >= FA_DD_AB_MIN else 0.0
+    e = e if ap < FA_DD_AB_MAX else 0.0
+    e = e if bp >= FA_DD_AB_MIN else 0.0
+    e = e if bp < FA_DD_AB_MAX else 0.0
+    return dd_make(p, e)
 
 
 cdef inline dd_t dd_fast_two_sum(double a, double b) noexcept nogil:
@@ -65,19 +119,25 @@ cdef inline dd_t dd_add_d(dd_t a, double b) noexcept nogil:
 
 
 cdef inline double dd_mul_const(double c_hi, double c_lo, double v) noexcept nogil:
-    # (c_hi + c_lo) * v rounded once: used for irrational constants (SELU's
-    # scale, 1/sqrt(2*pi)) so that the constant's own rounding does not add
-    # half an ULP to the result.  v == 0 and v == +-inf fall back to the plain
-    # product: it keeps -0.0 (fma would give +0.0 for a negative c_lo) and
-    # avoids inf - inf.
-    cdef double p = c_hi * v
-    return p if (v == 0.0 or p - p != 0.0) else fma(c_hi, v, c_lo * v)
+    # (c_hi + c_lo) * v rounded nearly once: used for irrational constants
+    # (SELU's scale, 1/sqrt(2*pi)) so that the constant's own rounding does
+    # not add half an ULP to the result.  c_hi*v is split exactly
+    # (two_prod), the small terms are added, then the sum rounded: the same
+    # operations on every ISA (no fused multiply-add).  v == 0 and v == +-inf
+    # fall back to the plain product: it keeps -0.0 and avoids inf - inf.
+    cdef dd_t p = dd_two_prod(c_hi, v)
+    cdef double r = p.hi + (p.lo + c_lo * v)
+    r = p.hi if v == 0.0 else r
+    return p.hi if p.hi - p.hi != 0.0 else r
 
 
 cdef inline double dd_div_to_d(dd_t a, dd_t b) noexcept nogil:
     # (a.hi + a.lo) / (b.hi + b.lo) rounded nearly once: the quotient's exact
-    # residual (fma) plus the low parts give a first-order correction.
+    # residual a.hi - q*b.hi (two_prod; the first difference is exact by
+    # Sterbenz, and so is the residual) plus the low parts give a
+    # first-order correction.
     cdef double q = a.hi / b.hi
-    cdef double r = (fma(-q, b.hi, a.hi) + a.lo) - q * b.lo
+    cdef dd_t qb = dd_two_prod(q, b.hi)
+    cdef double r = (((a.hi - qb.hi) - qb.lo) + a.lo) - q * b.lo
     # q = +-inf (e.g. softplus with a subnormal beta): r is inf - inf; keep q.
     return q + r / b.hi if q - q == 0.0 else q

@@ -29,9 +29,16 @@
 #   over values computed on all lanes, so gcc can if-convert and vectorize once
 #   the libm calls are replaced.  Both sides of a select are evaluated, so both
 #   must be harmless (no trap matters: the build uses -fno-trapping-math).
-# * libm (exp, expm1, log1p, erfc, tanh) is used through one tiny wrapper
-#   each (_exp, _expm1, ...), so a later change can swap in vectorizable
-#   polynomials in one place.
+# * No libm: exp, expm1, log1p, tanh and the normal distribution's tail (a
+#   Mills-ratio polynomial instead of erfc) come from _vmath.pxd, branch-free
+#   polynomials that gcc vectorizes at every ISA level; no fma() either (see
+#   _dd.pxd), so every ISA level computes the same bits.
+# * float32 flavours: every NAME_forward/NAME_derivative has a NAME_forward32 /
+#   NAME_derivative32 beside it for the float32 loops.  They compute in double
+#   too, but without the double-double corrections and subnormal pre-scaling
+#   (double has 29 spare bits over float32, and float32's range ends at
+#   e^-103), so they are several times cheaper; the result, rounded once to
+#   float32, is within ~0.5-1 float32 ULP.
 #
 # Special values (SPEC section 4)
 # -------------------------------
@@ -52,7 +59,10 @@
 # that introduced this file; targets are SPEC section 5 (forward <= 2 ULP,
 # derivative <= 4 ULP, abs <= 4 eps near a zero of the derivative).
 
-from libc.math cimport exp, expm1, log1p, erfc, tanh, fabs, copysign, fma
+from libc.math cimport fabs, copysign
+
+from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
+                     vm_log1p_dd, vm_tanh, vm_mills_g)
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
                   dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d)
@@ -71,6 +81,15 @@ cdef extern from *:
     static const double FA_INV_SQRT_2PI_HI = 0x1.9884533d43651p-2;
     static const double FA_INV_SQRT_2PI_LO = -0x1.cbc0d30ebfd15p-56;
     static const double FA_TWO_OVER_SQRT_PI = 0x1.20dd750429b6dp+0;
+    static const double FA_SQRT_2_OVER_PI = 0x1.9884533d43651p-1;
+    static inline __attribute__((always_inline))
+    double fa_poly_zero(double t, const double* c, int n) {
+        double p = c[n - 1];
+        #pragma GCC unroll 32
+        for (int i = n - 2; i >= 0; i--)
+            p = p * t + c[i];
+        return t * p;
+    }
     static const double FA_LN2X64_HI = 0x1.62e42fefa39efp+5;  /* 64*ln(2) */
     static const double FA_LN2X64_LO = 0x1.abc9e3b39803fp-50;
     static const double FA_TWO_M64 = 0x1p-64;
@@ -145,6 +164,8 @@ cdef extern from *:
     const double FA_INV_SQRT_2PI_HI
     const double FA_INV_SQRT_2PI_LO
     const double FA_TWO_OVER_SQRT_PI
+    const double FA_SQRT_2_OVER_PI
+    double fa_poly_zero(double t, const double* c, int n) nogil
     const double FA_LN2X64_HI
     const double FA_LN2X64_LO
     const double FA_TWO_M64
@@ -167,22 +188,19 @@ cdef extern from *:
 
 
 # ---------------------------------------------------------------------------
-# libm, one wrapper per function: the single place to swap in polynomials.
+# The elementary functions, one wrapper each (all from _vmath.pxd).
 
 cdef inline double _exp(double x) noexcept nogil:
-    return exp(x)
+    return vm_exp(x)
 
 cdef inline double _expm1(double x) noexcept nogil:
-    return expm1(x)
+    return vm_expm1(x)
 
 cdef inline double _log1p(double x) noexcept nogil:
-    return log1p(x)
-
-cdef inline double _erfc(double x) noexcept nogil:
-    return erfc(x)
+    return vm_log1p(x)
 
 cdef inline double _tanh(double x) noexcept nogil:
-    return tanh(x)
+    return vm_tanh(x)
 
 
 # ---------------------------------------------------------------------------
@@ -212,7 +230,7 @@ cdef inline double _tail_scale(double a) noexcept nogil:
 
 cdef inline dd_t _exp_dd_scaled2(double hi, double lo) noexcept nogil:
     # exp(hi + lo) * (2^64 if hi < -700 else 1) as an unevaluated sum
-    # r.hi + r.lo (r.lo = r.hi * first-order correction), for hi <= ~700 and
+    # r.hi + r.lo (relative error ~2^-57, vm_exp_dd), for hi <= ~700 and
     # |lo| <= ulp(hi).  Keeping the correction separate lets a caller fold
     # it in after its own arithmetic, so the result is not rounded twice.
     # Below -700 the argument is shifted by 64*ln2 (itself in double-double;
@@ -227,8 +245,8 @@ cdef inline dd_t _exp_dd_scaled2(double hi, double lo) noexcept nogil:
     cdef double cl = FA_LN2X64_LO if tail else 0.0
     cdef double s = h + c
     cdef double t = c - (s - h)
-    cdef double e = _exp(s)
-    return dd_make(e, e * ((l + t) + cl))
+    # vm_exp_dd folds the low part in itself: hi + lo is exp to ~2^-57.
+    return vm_exp_dd(s, (l + t) + cl)
 
 cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
     # The same, rounded to one double.
@@ -288,11 +306,9 @@ cdef inline double _sigmoid_1p_dd(double zh, double zl, double m, double ml) noe
 cdef inline double _poly_zero(double t, const double* c, int n) noexcept nogil:
     # t * (c[0] + c[1] t + ... + c[n-1] t^(n-1)), Horner (a derivative near
     # its zero, see the FA_*_DP constants).
-    cdef double p = c[n - 1]
-    cdef int i
-    for i in range(n - 2, -1, -1):
-        p = p * t + c[i]
-    return t * p
+    # (The loop is in C with `#pragma GCC unroll`: it must be unrolled
+    # completely, or the kernel loop around it does not vectorize.)
+    return fa_poly_zero(t, c, n)
 
 cdef inline double _silu_deriv_dd(double zh, double zl) noexcept nogil:
     # silu'(z), z = zh + zl, zh already clamped to +-800 (zl = 0 then).
@@ -337,13 +353,28 @@ cdef inline double _mills_series(double x) noexcept nogil:
 
 
 cdef inline dd_t _gelu_phi_cdf2(double x) noexcept nogil:
-    # 2*Phi(x) = erfc(-x/sqrt2) for x >= -20 as erfc(zh) plus a separate
-    # first-order term for the argument's low part:
-    # erfc(zh + zl) = erfc(zh) - zl * 2/sqrt(pi) * exp(-zh^2), and
-    # exp(-zh^2) = exp(-x^2/2) to the accuracy a first-order term needs.
-    cdef dd_t z = dd_mul_d(dd_make(FA_INV_SQRT2_HI, FA_INV_SQRT2_LO), -x)
-    cdef double g = _gauss_scaled(x) * _gauss_scale(x)
-    return dd_make(_erfc(z.hi), -(z.lo * FA_TWO_OVER_SQRT_PI * g))
+    # 2*Phi(x) = erfc(-x/sqrt2) for -20 <= x <= 40 as a double-double, from
+    # the Mills ratio R(a) = Phi(-a)/phi(a), a = |x|:
+    # T = 2 phi(a) R(a) = sqrt(2/pi) * exp(-x^2/2) * G(a) / (1 + a), G the
+    # flat polynomial of _vmath.vm_mills_g; numerator in double-double and
+    # one double-double division, so T is rounded about once.
+    # 2*Phi(x) = T for x <= 0, 2 - T for x > 0 (T <= 1: no cancellation).
+    cdef double a = fabs(x)
+    a = 20.0 if a > 20.0 else a
+    cdef dd_t sq = dd_two_prod(x, x)
+    cdef dd_t g = _exp_dd_scaled2(-0.5 * sq.hi, -0.5 * sq.lo)
+    cdef double sc = _gauss_scale(x)
+    g = dd_make(g.hi * sc, g.lo * sc)
+    cdef dd_t n = dd_mul_d(dd_mul_dd(g, dd_make(FA_SQRT_2_OVER_PI_HI, FA_SQRT_2_OVER_PI_LO)),
+                           vm_mills_g(a))
+    cdef dd_t d = dd_fast_two_sum(1.0, a)
+    cdef double q = n.hi / d.hi
+    cdef dd_t qd = dd_two_prod(q, d.hi)
+    cdef double ql = ((((n.hi - qd.hi) - qd.lo) + n.lo) - q * d.lo) / d.hi
+    cdef dd_t c = dd_two_sum(2.0, -q)
+    cdef dd_t pos = dd_fast_two_sum(c.hi, c.lo - ql)
+    return pos if x > 0.0 else dd_fast_two_sum(q, ql)
+
 
 cdef inline double _gelu_phi_cdf(double x) noexcept nogil:
     cdef dd_t p = _gelu_phi_cdf2(x)
@@ -397,8 +428,18 @@ cdef inline double _alpha_exp(double alpha, double x) noexcept nogil:
     cdef double a = _clamp_hi(x, 0.0)
     return alpha * _exp_dd_scaled(a, 0.0) * _tail_scale(a)
 
+cdef inline double _const_times_dd(double c_hi, double c_lo, dd_t v) noexcept nogil:
+    # (c_hi + c_lo) * (v.hi + v.lo), rounded about once; plain product where
+    # v.hi is 0 or not finite (keeps -0.0, no inf - inf).
+    cdef dd_t p = dd_two_prod(c_hi, v.hi)
+    cdef double r = p.hi + (p.lo + (c_hi * v.lo + c_lo * v.hi))
+    r = p.hi if (v.hi == 0.0) else r
+    r = p.hi if (r == 0.0) else r        # a zero keeps the product's sign (alpha = 0)
+    return p.hi if p.hi - p.hi != 0.0 else r
+
 cdef inline double elu_forward(double x, double alpha) noexcept nogil:
-    return x if x > 0.0 else alpha * _expm1(x)
+    # alpha * expm1(x) with expm1 as a double-double: one rounding.
+    return x if x > 0.0 else _const_times_dd(alpha, 0.0, vm_expm1_dd(x))
 
 cdef inline double elu_derivative(double x, double alpha) noexcept nogil:
     # x <= 0 branch at 0 gives alpha, as torch.
@@ -409,7 +450,7 @@ cdef inline double elu_derivative(double x, double alpha) noexcept nogil:
 
 cdef inline double selu_forward(double x) noexcept nogil:
     cdef double pos = dd_mul_const(FA_SELU_SCALE_HI, FA_SELU_SCALE_LO, x)
-    cdef double neg = dd_mul_const(FA_SELU_SA_HI, FA_SELU_SA_LO, _expm1(x))
+    cdef double neg = _const_times_dd(FA_SELU_SA_HI, FA_SELU_SA_LO, vm_expm1_dd(x))
     return pos if x > 0.0 else neg
 
 cdef inline double selu_derivative(double x) noexcept nogil:
@@ -447,10 +488,23 @@ cdef inline double gelu_erf_derivative(double x) noexcept nogil:
     cdef double sc = _gauss_scale(xc)
     cdef double phi_s = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO, g_s)
     cdef double tail = phi_s * (xc - _mills_series(xc) / xc) * sc
-    cdef double mid = _gelu_phi_cdf(xc) + xc * (phi_s * sc)
+    # |x| <= 20: with a = |x| and G = R(a)(1 + a) (R the Mills ratio),
+    # Phi(x) + x phi(x) = D for x <= 0 and 1 - D for x > 0, where
+    # D = phi(x) (G - a - a^2)/(1 + a): G - a(1 + a) cancels only at the
+    # derivative's zero (the polynomial below takes over there); the
+    # quotient is one double-double division.
+    cdef double a = fabs(xc)
+    a = 20.0 if a > 20.0 else a
+    cdef dd_t a2 = dd_two_prod(a, a)
+    cdef dd_t aa = dd_two_sum(a, a2.hi)
+    cdef dd_t num = dd_two_sum(vm_mills_g(a), -aa.hi)
+    num.lo = num.lo - (aa.lo + a2.lo)
+    cdef double dq = dd_div_to_d(num, dd_fast_two_sum(1.0, a))
+    cdef double dphi = (phi_s * sc) * dq
+    cdef double mid = (1.0 - dphi) if xc > 0.0 else dphi
     cdef double t = (xc - FA_GELU_ERF_Z0_HI) - FA_GELU_ERF_Z0_LO
     cdef double pz = _poly_zero(t, FA_GELU_ERF_DP, 23)
-    mid = pz if (t > -1.05 and t < 0.5) else mid
+    mid = pz if fabs(t) < 0.45 else mid
     return tail if xc < -20.0 else mid
 
 
@@ -467,7 +521,7 @@ cdef inline double gelu_tanh_derivative(double x) noexcept nogil:
     cdef double t = (xc - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
     cdef double pz = _poly_zero(t, FA_GELU_TANH_DP, 17)
     cdef double r = _sigmoid_1p_dd(z.hi, z.lo, m.hi, m.lo)
-    return pz if (t > -0.55 and t < 0.45) else r
+    return pz if fabs(t + 0.05) < 0.5 else r    # -0.55 < t < 0.45
 
 
 # sigmoid
@@ -558,7 +612,10 @@ cdef inline double mish_derivative(double x) noexcept nogil:
     cdef double e_s = _exp_dd_scaled(xc, 0.0)
     cdef double sc = _tail_scale(xc)
     cdef double e = e_s * sc
-    cdef double q_s = fma(0.5 * e, e_s, e_s)
+    # q = e + e^2/2 (scaled), the product split exactly and rounded once.
+    cdef dd_t hq = dd_two_prod(0.5 * e, e_s)
+    cdef dd_t qq = dd_two_sum(e_s, hq.hi)
+    cdef double q_s = qq.hi + (qq.lo + hq.lo)
     cdef double q = q_s * sc
     cdef dd_t s = dd_two_sum(1.0, q)
     cdef double r = 1.0 / s.hi
@@ -592,8 +649,10 @@ cdef inline double softplus_forward(double x, double beta, double threshold) noe
     cdef dd_t e_s = _exp_dd_scaled2(a, z.lo if neg else -z.lo)
     cdef double sc = _tail_scale(a)
     cdef double eh = e_s.hi * sc
-    # log1p(eh + el) = log1p(eh) + el/(1+eh): exp's correction folded in once.
-    cdef dd_t lp = dd_make(_log1p(eh), (e_s.lo * sc) / (1.0 + eh))
+    # log1p(eh + el) = log1p(eh) + el/(1+eh): exp's correction folded in once,
+    # together with log1p's own low part.
+    cdef dd_t l1 = vm_log1p_dd(eh)
+    cdef dd_t lp = dd_make(l1.hi, l1.lo + (e_s.lo * sc) / (1.0 + eh))
     # e < 2^-10: log1p(e) = e + e*(-e/2 + e^2/3 - ...) keeps e exact and
     # avoids log1p's own rounding (truncation < 2^-60 relative).
     cdef double w = eh * (-0.5 + eh * (1.0 / 3.0 + eh * (-0.25 + eh * (
@@ -625,7 +684,7 @@ cdef inline double hardsigmoid_forward(double x) noexcept nogil:
     return _clamp_hi(_clamp_lo(x + 3.0, 0.0), 6.0) / 6.0
 
 cdef inline double hardsigmoid_derivative(double x) noexcept nogil:
-    return _nan_or(x, 1.0 / 6.0 if (x > -3.0 and x < 3.0) else 0.0)
+    return _nan_or(x, 1.0 / 6.0 if fabs(x) < 3.0 else 0.0)
 
 
 # hardswish: x * min(max(x+3, 0), 6)/6
@@ -641,3 +700,155 @@ cdef inline double hardswish_derivative(double x) noexcept nogil:
     # (2x + 3)/6 = x/3 + 1/2; 2x + 3 is exact near the zero at -1.5.
     cdef double mid = (2.0 * x + 3.0) / 6.0
     return 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else mid)
+
+
+# ===========================================================================
+# float32 flavours: the float32 loops call NAME_forward32/NAME_derivative32.
+# Same formulas and special values as above, in double, without the
+# double-double corrections, the subnormal pre-scaling and the polynomials
+# around the derivatives' zeros (double's 29 extra bits cover all of them
+# once the result is rounded to float32; float32's range ends near e^-103).
+
+cdef inline double _sig32(double z) noexcept nogil:
+    cdef double e = vm_exp(-fabs(z))
+    return (e if z < 0.0 else 1.0) / (1.0 + e)
+
+cdef inline double _silu_deriv32(double z) noexcept nogil:
+    # sigma(z) (1 + z sigma(-z)), z already clamped to +-800.
+    cdef double e = vm_exp(-fabs(z))
+    cdef double d = 1.0 + e
+    cdef double sp = (e if z < 0.0 else 1.0) / d
+    cdef double sn = (1.0 if z < 0.0 else e) / d
+    return sp * (1.0 + z * sn)
+
+cdef inline double relu_forward32(double x) noexcept nogil:
+    return relu_forward(x)
+
+cdef inline double relu_derivative32(double x) noexcept nogil:
+    return relu_derivative(x)
+
+cdef inline double leaky_relu_forward32(double x, double negative_slope) noexcept nogil:
+    return leaky_relu_forward(x, negative_slope)
+
+cdef inline double leaky_relu_derivative32(double x, double negative_slope) noexcept nogil:
+    return leaky_relu_derivative(x, negative_slope)
+
+cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
+    return x if x > 0.0 else alpha * vm_expm1(x)
+
+cdef inline double elu_derivative32(double x, double alpha) noexcept nogil:
+    return 1.0 if x > 0.0 else alpha * vm_exp(_clamp_hi(x, 0.0))
+
+cdef inline double selu_forward32(double x) noexcept nogil:
+    return FA_SELU_SCALE_HI * x if x > 0.0 else FA_SELU_SA_HI * vm_expm1(x)
+
+cdef inline double selu_derivative32(double x) noexcept nogil:
+    return FA_SELU_SCALE_HI if x > 0.0 else FA_SELU_SA_HI * vm_exp(_clamp_hi(x, 0.0))
+
+cdef inline double gelu_erf_forward32(double x) noexcept nogil:
+    # x Phi(x), 2 Phi(x) = T or 2 - T, T = sqrt(2/pi) e^(-x^2/2) R(|x|);
+    # |x| clamped to 20 (gelu(-20) ~ -6e-88 is -0.0 in float32).
+    cdef double xc = _clamp(x, -20.0, 20.0)
+    cdef double a = fabs(xc)
+    cdef double t = (FA_SQRT_2_OVER_PI * vm_exp(-0.5 * (xc * xc))) * vm_mills_g(a) / (1.0 + a)
+    cdef double p2 = (2.0 - t) if xc > 0.0 else t
+    return x if x > 20.0 else copysign(0.5 * xc * p2, x)
+
+cdef inline double gelu_erf_derivative32(double x) noexcept nogil:
+    # D or 1 - D, D = phi(x) (G - a - a^2)/(1 + a) (see gelu_erf_derivative).
+    cdef double xc = _clamp(x, -20.0, 20.0)
+    cdef double a = fabs(xc)
+    cdef double d = (FA_INV_SQRT_2PI_HI * vm_exp(-0.5 * (xc * xc))) * (
+        (vm_mills_g(a) - a * (1.0 + a)) / (1.0 + a))
+    return (1.0 - d) if xc > 0.0 else d
+
+cdef inline double gelu_tanh_forward32(double x) noexcept nogil:
+    # x sigma(2u); beyond +-25 sigma(2u) is 0 or 1 in double.
+    cdef double xc = _clamp(x, -25.0, 25.0)
+    cdef double z = (2.0 * FA_SQRT_2_OVER_PI_HI) * (xc + FA_GELU_C_HI * (xc * xc * xc))
+    return x if x > 25.0 else xc * _sig32(z)
+
+cdef inline double gelu_tanh_derivative32(double x) noexcept nogil:
+    cdef double xc = _clamp(x, -25.0, 25.0)
+    cdef double z = (2.0 * FA_SQRT_2_OVER_PI_HI) * (xc + FA_GELU_C_HI * (xc * xc * xc))
+    cdef double m = xc * ((2.0 * FA_SQRT_2_OVER_PI_HI) * (1.0 + (3.0 * FA_GELU_C_HI) * (xc * xc)))
+    cdef double e = vm_exp(-fabs(z))
+    cdef double d = 1.0 + e
+    cdef double sp = (e if z < 0.0 else 1.0) / d
+    cdef double sn = (1.0 if z < 0.0 else e) / d
+    return sp * (1.0 + m * sn)
+
+cdef inline double sigmoid_forward32(double x) noexcept nogil:
+    return sigmoid_forward(x)
+
+cdef inline double sigmoid_derivative32(double x) noexcept nogil:
+    return sigmoid_derivative(x)
+
+cdef inline double log_sigmoid_forward32(double x) noexcept nogil:
+    return log_sigmoid_forward(x)
+
+cdef inline double log_sigmoid_derivative32(double x) noexcept nogil:
+    return log_sigmoid_derivative(x)
+
+cdef inline double tanh_forward32(double x) noexcept nogil:
+    cdef double a = _clamp_hi(fabs(x), 20.0)
+    cdef double em = vm_expm1(-2.0 * a)
+    return copysign(-em / (2.0 + em), x)
+
+cdef inline double tanh_derivative32(double x) noexcept nogil:
+    cdef double e = vm_exp(-2.0 * fabs(x))
+    cdef double d = 1.0 + e
+    return (4.0 * e) / (d * d)
+
+cdef inline double silu_forward32(double x) noexcept nogil:
+    # -inf: -800 * 0 = -0.0, not NaN.
+    return _clamp_lo(x, -800.0) * _sig32(x)
+
+cdef inline double silu_derivative32(double x) noexcept nogil:
+    return _silu_deriv32(_clamp(x, -800.0, 800.0))
+
+cdef inline double swish_forward32(double x, double beta) noexcept nogil:
+    cdef double s = _sig32(beta * x)
+    return copysign(0.0, x) if s == 0.0 else x * s
+
+cdef inline double swish_derivative32(double x, double beta) noexcept nogil:
+    return _silu_deriv32(_clamp(beta * x, -800.0, 800.0))
+
+cdef inline double mish_forward32(double x) noexcept nogil:
+    # x q/(1 + q), q = e + e^2/2, e = exp(x).
+    cdef double xc = _clamp_hi(x, 40.0)
+    cdef double e = vm_exp(xc)
+    cdef double q = e + 0.5 * (e * e)
+    cdef double r = _clamp_lo(xc, -800.0) * q / (1.0 + q)
+    return x if x > 40.0 else copysign(r, x)
+
+cdef inline double mish_derivative32(double x) noexcept nogil:
+    # tanh(sp) + x sech^2(sp) sigma(x).
+    cdef double xc = _clamp(x, -800.0, 40.0)
+    cdef double e = vm_exp(xc)
+    cdef double q = e + 0.5 * (e * e)
+    cdef double r = 1.0 / (1.0 + q)
+    cdef double sig = e / (1.0 + e)
+    return (q * r + xc * (sig * ((2.0 * q + 1.0) * (r * r)))) + 0.0
+
+cdef inline double softplus_forward32(double x, double beta, double threshold) noexcept nogil:
+    cdef double z = beta * x
+    cdef double lpb = vm_log1p(vm_exp(-fabs(z))) / beta
+    cdef double body = x + lpb if z > 0.0 else lpb
+    return x if z > threshold else body
+
+cdef inline double softplus_derivative32(double x, double beta, double threshold) noexcept nogil:
+    cdef double z = beta * x
+    return 1.0 if z > threshold else _sig32(z)
+
+cdef inline double hardsigmoid_forward32(double x) noexcept nogil:
+    return hardsigmoid_forward(x)
+
+cdef inline double hardsigmoid_derivative32(double x) noexcept nogil:
+    return hardsigmoid_derivative(x)
+
+cdef inline double hardswish_forward32(double x) noexcept nogil:
+    return hardswish_forward(x)
+
+cdef inline double hardswish_derivative32(double x) noexcept nogil:
+    return hardswish_derivative(x)

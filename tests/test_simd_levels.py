@@ -40,9 +40,12 @@ AVAILABLE = _dispatch.available_levels()
 NON_BASELINE = [level for level in AVAILABLE if level != "baseline"]
 DTYPES = (np.float32, np.float64)
 
-# Whether a NaN result must have the same sign and payload at every level (as
-# bits.py's bit-for-bit comparison demands) or only be a NaN at every level.
-NAN_BITS_MUST_MATCH = True
+# A NaN result need only be a NaN at every level: which NaN operand an x86
+# instruction passes on (and so the sign bit of a NaN made from a NaN input)
+# differs between the SSE and the AVX encodings of the same operation. Every
+# other bit must match; within one level, NaNs too are identical whatever the
+# thread count or position (tests/test_threads.py).
+NAN_BITS_MUST_MATCH = False
 
 
 @contextlib.contextmanager

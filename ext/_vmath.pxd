@@ -1,0 +1,350 @@
+# cython: language_level=3, cdivision=True
+#
+# fastact vector math: branch-free, table-free double-precision exp, expm1,
+# log1p, tanh and the normal Mills ratio, written so that gcc vectorizes a
+# loop that calls them at every x86 level (SSE2, AVX2, AVX-512) without
+# -ffast-math.  Only +, -, *, /, compares/selects and 64-bit integer add,
+# and, or and logical shifts on the bit patterns are used (all of which SSE2
+# has as packed instructions); no libm call, no fma(), no table, no
+# rint/floor (rounding to an integer is the (x + 1.5*2^52) - 1.5*2^52 trick),
+# no int64 <-> double conversion (SSE2 has none), no arithmetic 64-bit
+# shift.  Results are therefore bitwise identical at every ISA level as long
+# as the build keeps -ffp-contract=off (no silent FMA contraction) and no
+# -ffast-math.  The only fma is the hardware one inside dd_two_prod (_dd.pxd),
+# which is an exact transformation and gives the same bits as its portable
+# Dekker form.
+#
+# Interfaces (all `cdef inline ... noexcept nogil`):
+#
+#   double vm_exp(double x)                       exp(x), full range
+#   dd_t   vm_exp_dd(double xh, double xl)         exp(xh + xl) as hi + lo
+#   double vm_expm1(double x)                     expm1(x), full range
+#   dd_t   vm_expm1_dd(double x)                  expm1(x) as hi + lo
+#   double vm_log1p(double x)                     log1p(x), full range
+#   dd_t   vm_log1p_dd(double x)                  log1p(x) as hi + lo
+#   double vm_tanh(double x)                      tanh(x), full range
+#   double vm_mills(double a)                     Phi(-a)/phi(a), 0 <= a <= 20
+#
+# A dd_t result has hi = the double nearest to hi + lo (so hi alone is the
+# rounded function value) and lo = the remainder; hi + lo carries the
+# function with a relative error of about 2^-57 or better, so a caller that
+# folds lo into its own arithmetic gets one final rounding instead of two.
+# In the subnormal range of exp's result, lo is meaningless (it underflows):
+# callers that need a correctly rounded subnormal product (fastact's
+# formulas) pre-scale the argument (see _exp_dd_scaled2 in _formulas.pxd).
+#
+# Measured accuracy against mpmath (40 digits) on ~60 000-90 000 points per
+# function (uniform over the whole domain, dense near 0 and log-uniform
+# tiny arguments, the overflow/underflow thresholds; /tmp/vm_test/acc.py):
+#
+#   vm_exp        0.75 ULP max, in the subnormal range (double rounding:
+#                 hi + lo first, then the scaling); ~0.51 ULP elsewhere
+#   vm_exp_dd     hi + lo relative error 4.0e-18 (2^-57.8)
+#   vm_expm1      0.55 ULP (worst just above |x| = ln2/2, where 2^k - 1
+#                 and exp(r) - 1 partly cancel); dd relative 1.3e-17 (2^-56.1)
+#   vm_log1p      0.52 ULP; dd relative 7.1e-18 (2^-57.0)
+#   vm_tanh       0.506 ULP
+#   vm_mills      ~2.2 ULP as G/(1+a) in double; vm_mills_g (G itself) is
+#                 what the formulas use, folded into a double-double division
+#   Everything vectorizes at SSE2, AVX2 and AVX-512, with bitwise identical
+#   results (checked on 0.5 M arguments per kernel, NaN payloads aside).
+#
+# Special values: NaN -> NaN everywhere; exp(-inf) = 0, exp(inf) = inf,
+# exp(x > 709.78) = inf, exp(x < -745.14) = 0 (subnormal results in between
+# are right: 2^k is applied in two steps, each a normal power of two, so the
+# product is rounded only once); expm1(-0.0) = -0.0, expm1(-inf) = -1;
+# log1p(-1) = -inf, log1p(x < -1) = NaN, log1p(inf) = inf, log1p(-0.0) =
+# -0.0; tanh(+-inf) = +-1, tanh(-0.0) = -0.0.
+
+from libc.stdint cimport uint64_t
+from libc.math cimport fabs, copysign, INFINITY, NAN
+
+from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
+                  dd_div_to_d)
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* Bit casts: memcpy is the portable form and compiles to nothing (a
+       register move; in a vectorized loop, to nothing at all). */
+    static inline uint64_t fa_vm_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+    static inline double fa_vm_from_bits(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+    static const double FA_VM_SHIFT = 0x1.8p52;              /* 1.5 * 2^52 */
+    static const double FA_VM_INV_LN2 = 0x1.71547652b82fep+0;
+    /* ln2 split: HI has 32 significant bits, so k*HI is exact for |k| < 2^21 */
+    static const double FA_VM_LN2_HI = 0x1.62e42fee00000p-1;
+    static const double FA_VM_LN2_LO = 0x1.a39ef35793c76p-33;
+    /* exp(r) = 1 + r + r^2 * P(r), |r| <= 0.35: mpmath chebyfit of
+       (exp(r) - 1 - r)/r^2, degree 10, max abs error 1.9e-19 on r^2 P. */
+    static const double FA_VM_EXP_P0 = 0x1.0000000000000p-1;
+    static const double FA_VM_EXP_P1 = 0x1.5555555555557p-3;
+    static const double FA_VM_EXP_P2 = 0x1.5555555555556p-5;
+    static const double FA_VM_EXP_P3 = 0x1.111111110ff8bp-7;
+    static const double FA_VM_EXP_P4 = 0x1.6c16c16c16214p-10;
+    static const double FA_VM_EXP_P5 = 0x1.a01a01ac9de9ep-13;
+    static const double FA_VM_EXP_P6 = 0x1.a01a01a74077ap-16;
+    static const double FA_VM_EXP_P7 = 0x1.71ddfff6573d6p-19;
+    static const double FA_VM_EXP_P8 = 0x1.27e4da1e12fb1p-22;
+    static const double FA_VM_EXP_P9 = 0x1.af5282aacdb2ep-26;
+    static const double FA_VM_EXP_P10 = 0x1.1f75a3caadff5p-29;
+    static const uint64_t FA_VM_SQRT_HALF_BITS = 0x3fe6a09e667f3bcdULL;
+    static const uint64_t FA_VM_LOG_OFFSET = 0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL;
+    static const uint64_t FA_VM_MANT_MASK = 0x000fffffffffffffULL;
+    static const uint64_t FA_VM_TWO52_BITS = 0x4330000000000000ULL;
+    /* Mills ratio R(a) = Phi(-a)/phi(a) = sqrt(pi/2) erfcx(a/sqrt2) on
+       0 <= a <= 20: G(s) = R(a)*(1 + a) (flat: 1.05..1.25, so Horner does
+       not cancel) as a polynomial in s = (5 - 1.5a)/(5 + a) in [-1, 1]
+       (t = 5/(5+a) mapped onto [-1, 1]; 1.5 and 5 are exact): mpmath
+       chebyfit, degree 23, max abs error 2.7e-19 (relative 2.6e-19). */
+    static const double FA_VM_MILLS[24] = {
+        0x1.349d85c453d21p+0, 0x1.a1a13da149189p-3, 0x1.acec48dd97ca7p-6,
+        -0x1.cc1375fd2dd8ep-5, -0x1.04f4404f7a372p-4, -0x1.4969299b2ea42p-5,
+        -0x1.19275d05bbf9bp-6, -0x1.3693ae2b79035p-8, -0x1.1f34a9c1d9ca9p-11,
+        0x1.3bac3844305ffp-13, 0x1.1f62d22c9d9c7p-14, 0x1.ec63e37aff34bp-21,
+        -0x1.4ef253b8d05eap-18, -0x1.24b883883631fp-21, 0x1.90c47889e28abp-22,
+        0x1.fbfae45624675p-25, -0x1.1624c0db8eaecp-25, -0x1.4cdbd5cfa5137p-28,
+        0x1.b5e2c8b6d9475p-29, 0x1.3454a4e3c45c5p-32, -0x1.51f1ebe405661p-32,
+        -0x1.0c3dc839d3ef8p-39, 0x1.63a3f61f7b82fp-36, -0x1.6f1b068830030p-40,
+    };
+    """
+    uint64_t fa_vm_bits(double x) nogil
+    double fa_vm_from_bits(uint64_t u) nogil
+    const double FA_VM_SHIFT
+    const double FA_VM_INV_LN2
+    const double FA_VM_LN2_HI
+    const double FA_VM_LN2_LO
+    const double FA_VM_EXP_P0
+    const double FA_VM_EXP_P1
+    const double FA_VM_EXP_P2
+    const double FA_VM_EXP_P3
+    const double FA_VM_EXP_P4
+    const double FA_VM_EXP_P5
+    const double FA_VM_EXP_P6
+    const double FA_VM_EXP_P7
+    const double FA_VM_EXP_P8
+    const double FA_VM_EXP_P9
+    const double FA_VM_EXP_P10
+    const uint64_t FA_VM_SQRT_HALF_BITS
+    const uint64_t FA_VM_LOG_OFFSET
+    const uint64_t FA_VM_MANT_MASK
+    const uint64_t FA_VM_TWO52_BITS
+    const double FA_VM_MILLS[24]
+
+
+ctypedef struct vm_exp_core_t:
+    # exp(xh + xl) = (hi + lo) * s1 * s2, hi + lo in [0.7, 1.42], s1, s2
+    # normal powers of two; k = log2(s1*s2) = kd, and k1 = log2(s1);
+    # mh + ml = exp(r) - 1 = hi + lo - 1 (kept apart: no cancellation).
+    double hi
+    double lo
+    double mh
+    double ml
+    double s1
+    double s2
+    double kd
+    double k1d
+
+
+cdef inline double _vm_pow2(double kd) noexcept nogil:
+    # 2^k for an integer-valued double k in [-1022, 1023]: (k + 1.5*2^52)
+    # holds k in its low mantissa bits (k + 2^51, and 2^51 = 0 mod 2^12);
+    # adding the bias and shifting by 52 leaves exactly the exponent field.
+    return fa_vm_from_bits((fa_vm_bits(kd + FA_VM_SHIFT) + <uint64_t> 1023) << 52)
+
+
+cdef inline vm_exp_core_t _vm_exp_core(double xh, double xl) noexcept nogil:
+    # Cody-Waite: k = round(xh/ln2), r = (xh - k*LN2_HI) - k*LN2_LO + xl,
+    # the first difference exact (Sterbenz; k*LN2_HI exact), r carried as
+    # rh + rl.  exp(r) = 1 + r + r^2 P(r) summed as a double-double.
+    # Caller: xh in [-746, 710] or NaN, |xl| <= ulp(xh).
+    cdef vm_exp_core_t c
+    cdef double kd = (xh * FA_VM_INV_LN2 + FA_VM_SHIFT) - FA_VM_SHIFT
+    cdef double rh = xh - kd * FA_VM_LN2_HI
+    cdef dd_t r = dd_two_sum(rh, xl - kd * FA_VM_LN2_LO)
+    cdef double x1 = r.hi
+    cdef double q = FA_VM_EXP_P10
+    q = q * x1 + FA_VM_EXP_P9
+    q = q * x1 + FA_VM_EXP_P8
+    q = q * x1 + FA_VM_EXP_P7
+    q = q * x1 + FA_VM_EXP_P6
+    q = q * x1 + FA_VM_EXP_P5
+    q = q * x1 + FA_VM_EXP_P4
+    q = q * x1 + FA_VM_EXP_P3
+    q = q * x1 + FA_VM_EXP_P2
+    q = q * x1 + FA_VM_EXP_P1
+    # exp(r) - 1 = r + r^2/2 + r^3 Q(r) + rl*(1 + r) (P0 = 1/2 exactly):
+    # r + r^2/2 as a double-double (two_prod is exact, halving too), the
+    # rest (< r^3/5) in double, so M = exp(r) - 1 carries ~2^-58 relative.
+    cdef dd_t sq = dd_two_prod(x1, x1)
+    cdef dd_t t1 = dd_fast_two_sum(x1, 0.5 * sq.hi)
+    cdef double small = 0.5 * sq.lo + ((x1 * sq.hi) * q + r.lo * (1.0 + x1))
+    cdef dd_t m = dd_fast_two_sum(t1.hi, t1.lo + small)
+    # then 1 + M exactly (|M| < 1/2).
+    cdef dd_t s = dd_fast_two_sum(1.0, m.hi)
+    cdef dd_t e = dd_fast_two_sum(s.hi, s.lo + m.lo)
+    c.hi = e.hi
+    c.lo = e.lo
+    c.mh = m.hi
+    c.ml = m.lo
+    # 2^k = 2^k1 * 2^k2, k1 = round(k/2): both normal for k in [-1076, 1024],
+    # so scaling by s1 is exact and only the second product rounds (once,
+    # also when the result is subnormal).
+    c.kd = kd
+    c.k1d = (kd * 0.5 + FA_VM_SHIFT) - FA_VM_SHIFT
+    c.s1 = _vm_pow2(c.k1d)
+    c.s2 = _vm_pow2(kd - c.k1d)
+    return c
+
+
+cdef inline double _vm_exp_clamp(double x) noexcept nogil:
+    # NaN-preserving clamp to [-746, 710]: exp is 0 / inf beyond it.
+    cdef double y = -746.0 if x < -746.0 else x
+    return 710.0 if y > 710.0 else y
+
+
+cdef inline double vm_exp(double x) noexcept nogil:
+    cdef vm_exp_core_t c = _vm_exp_core(_vm_exp_clamp(x), 0.0)
+    return ((c.hi + c.lo) * c.s1) * c.s2
+
+
+cdef inline dd_t vm_exp_dd(double xh, double xl) noexcept nogil:
+    # exp(xh + xl) as hi + lo (|xl| <= ulp(xh); xl is ignored where xh is
+    # out of [-746, 710], so an inf/NaN low part of a split infinity does
+    # not leak in).
+    cdef double h = _vm_exp_clamp(xh)
+    cdef double l = xl if h == xh else 0.0
+    cdef vm_exp_core_t c = _vm_exp_core(h, l)
+    return dd_make((c.hi * c.s1) * c.s2, (c.lo * c.s1) * c.s2)
+
+
+cdef inline dd_t vm_expm1_dd(double x) noexcept nogil:
+    # expm1(x) = 2^k * ((1 - 2^-k) + M), M = exp(r) - 1 as a double-double
+    # from the core: 1 - 2^-k is formed exactly (two-sum; 2^-k is exact
+    # even when subnormal), the sums are two-sums and the scaling
+    # is exact, so the error is the core's (~2^-58 relative to e^x) and for
+    # k = 0 (|x| < 0.35) the result is M itself, with no cancellation.
+    # Below -60 expm1 is -1 in double (clamped); |x| < 2^-60 returns x
+    # (keeps -0.0).
+    cdef double xc = -60.0 if x < -60.0 else (710.0 if x > 710.0 else x)
+    cdef vm_exp_core_t c = _vm_exp_core(xc, 0.0)
+    # 2^-k in two normal steps (k1 <= 512), exact even when subnormal.
+    cdef double t = _vm_pow2(-c.k1d) * _vm_pow2(c.k1d - c.kd)
+    cdef dd_t w = dd_two_sum(1.0, -t)
+    cdef dd_t h = dd_two_sum(w.hi, c.mh)
+    h = dd_two_sum(h.hi, h.lo + (c.ml + w.lo))
+    cdef double hi = (h.hi * c.s1) * c.s2
+    cdef double lo = (h.lo * c.s1) * c.s2
+    # (selects on the comparison itself, never a stored bint: see _dd.pxd)
+    return dd_make(x if fabs(x) < 8.673617379884035e-19 else hi,      # 2^-60
+                   0.0 if fabs(x) < 8.673617379884035e-19 else lo)
+
+
+cdef inline double vm_expm1(double x) noexcept nogil:
+    return vm_expm1_dd(x).hi
+
+
+cdef inline dd_t vm_log1p_dd(double x) noexcept nogil:
+    # u = 1 + x exactly as uh + ul; uh = 2^E * m with m in [sqrt(1/2),
+    # sqrt 2) from the bits (no int->double conversion: E is read back as
+    # a double through the 2^52 trick); log m = 2 atanh(f/(2+f)), f = m - 1
+    # (exact; x itself for small x), with s = f/(2+f) as a double-double (exact residual) and the
+    # atanh series in s^2 (|s| <= 0.1716, 11 terms, truncation < 2^-60);
+    # log u = E ln2 + log m + ul/uh.
+    cdef dd_t u = dd_two_sum(1.0, x)
+    cdef uint64_t b = fa_vm_bits(u.hi) + FA_VM_LOG_OFFSET
+    cdef double m = fa_vm_from_bits((b & FA_VM_MANT_MASK) + FA_VM_SQRT_HALF_BITS)
+    cdef double ed = (fa_vm_from_bits((b >> 52) | FA_VM_TWO52_BITS)
+                      - 4503599627370496.0) - 1023.0
+    # -0.25 < x < 0.375: f = x itself (exact, and |s| <= 0.16), E = 0 and
+    # no correction term, so tiny x keep full relative accuracy.
+    cdef double xs = x - 0.0625                  # small: |xs| < 0.3125
+    cdef double f = x if fabs(xs) < 0.3125 else m - 1.0
+    ed = 0.0 if fabs(xs) < 0.3125 else ed
+    cdef double corr = 0.0 if fabs(xs) < 0.3125 else u.lo / u.hi
+    cdef dd_t d = dd_fast_two_sum(2.0, f)
+    cdef double sh = f / d.hi
+    cdef dd_t pr = dd_two_prod(sh, d.hi)
+    cdef double sl = (((f - pr.hi) - pr.lo) - sh * d.lo) / d.hi
+    cdef double w = sh * sh
+    cdef double q = 1.0 / 23.0
+    q = q * w + 1.0 / 21.0
+    q = q * w + 1.0 / 19.0
+    q = q * w + 1.0 / 17.0
+    q = q * w + 1.0 / 15.0
+    q = q * w + 1.0 / 13.0
+    q = q * w + 1.0 / 11.0
+    q = q * w + 1.0 / 9.0
+    q = q * w + 1.0 / 7.0
+    q = q * w + 1.0 / 5.0
+    q = q * w + 1.0 / 3.0
+    # log m = 2 sh + (2 sl + 2 sh w q); E*LN2_HI exact (|E| <= 1024).
+    cdef dd_t hi = dd_two_sum(ed * FA_VM_LN2_HI, 2.0 * sh)
+    cdef double lo = hi.lo + ((ed * FA_VM_LN2_LO + (2.0 * sl + (2.0 * sh) * (w * q)))
+                              + corr)
+    cdef dd_t r = dd_fast_two_sum(hi.hi, lo)
+    # Special values; |x| < 2^-60: log1p(x) = x (keeps -0.0 and subnormals).
+    cdef double rh = -INFINITY if x == -1.0 else (NAN if x < -1.0 else r.hi)
+    cdef double rl = 0.0 if x <= -1.0 else r.lo
+    rh = x if fabs(x) < 8.673617379884035e-19 else rh
+    rl = 0.0 if fabs(x) < 8.673617379884035e-19 else rl
+    rh = x if x == INFINITY else rh
+    rl = 0.0 if x == INFINITY else rl
+    rh = x if x != x else rh
+    return dd_make(rh, rl)
+
+
+cdef inline double vm_log1p(double x) noexcept nogil:
+    return vm_log1p_dd(x).hi
+
+
+cdef inline double vm_tanh(double x) noexcept nogil:
+    # tanh|x| = -em/(2 + em), em = expm1(-2|x|) in double-double (no
+    # cancellation near 0); |x| clamped to 20 (tanh = 1 in double beyond);
+    # the sign restored last (keeps -0.0, +-inf -> +-1).
+    cdef double a = fabs(x)
+    a = 20.0 if a > 20.0 else a
+    cdef dd_t em = vm_expm1_dd(-2.0 * a)
+    cdef dd_t d = dd_fast_two_sum(2.0, em.hi)
+    d.lo = d.lo + em.lo
+    cdef double t = dd_div_to_d(dd_make(-em.hi, -em.lo), d)
+    return copysign(t, x)
+
+
+cdef inline double vm_mills_g(double a) noexcept nogil:
+    # G(a) = R(a) * (1 + a), R the Mills ratio Phi(-a)/phi(a), for
+    # 0 <= a <= 20 (callers clamp); Horner in s = (5 - 1.5a)/(5 + a).
+    # Callers divide by 1 + a themselves (or fold it into their own
+    # arithmetic, e.g. as a double-double division).
+    cdef double s = (5.0 - 1.5 * a) / (5.0 + a)
+    cdef double p = FA_VM_MILLS[23]
+    p = p * s + FA_VM_MILLS[22]
+    p = p * s + FA_VM_MILLS[21]
+    p = p * s + FA_VM_MILLS[20]
+    p = p * s + FA_VM_MILLS[19]
+    p = p * s + FA_VM_MILLS[18]
+    p = p * s + FA_VM_MILLS[17]
+    p = p * s + FA_VM_MILLS[16]
+    p = p * s + FA_VM_MILLS[15]
+    p = p * s + FA_VM_MILLS[14]
+    p = p * s + FA_VM_MILLS[13]
+    p = p * s + FA_VM_MILLS[12]
+    p = p * s + FA_VM_MILLS[11]
+    p = p * s + FA_VM_MILLS[10]
+    p = p * s + FA_VM_MILLS[9]
+    p = p * s + FA_VM_MILLS[8]
+    p = p * s + FA_VM_MILLS[7]
+    p = p * s + FA_VM_MILLS[6]
+    p = p * s + FA_VM_MILLS[5]
+    p = p * s + FA_VM_MILLS[4]
+    p = p * s + FA_VM_MILLS[3]
+    p = p * s + FA_VM_MILLS[2]
+    p = p * s + FA_VM_MILLS[1]
+    return p * s + FA_VM_MILLS[0]
+
+
+cdef inline double vm_mills(double a) noexcept nogil:
+    # R(a) = Phi(-a)/phi(a) for 0 <= a <= 20.
+    return vm_mills_g(a) / (1.0 + a)
