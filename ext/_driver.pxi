@@ -23,11 +23,16 @@ cdef extern from "_omp_compat.h":
     int FASTACT_HAVE_OPENMP
 
 cdef enum:
-    # Elementwise work is split into spans of GRAIN elements, one thread per
-    # span; arrays shorter than two spans run on the calling thread alone.
-    GRAIN = 32768
+    # Elementwise work is split into spans, one thread per span; an array of
+    # fewer than two spans runs on the calling thread alone, so small calls
+    # never wake the pool. A span is about 20-40 us of work on one core
+    # (measured with AVX-512 kernels): many elements for the memory-bound
+    # kernels, fewer for those that evaluate exp/erfc/tanh.
+    SPAN_CHEAP = 65536
+    SPAN_MATH = 8192
     # Row-wise work is split over rows once a call holds this many elements.
     ROWS_PARALLEL_MIN = 32768
+
 
 cdef const KernelTable* KERNELS = NULL
 
@@ -202,6 +207,7 @@ cdef inline int thread_count() noexcept nogil:
 cdef struct Job:
     int arity                 # inputs: 1, 2 or 3
     int n_outputs             # 1 or 2
+    Py_ssize_t span           # elements per thread span
     void* loop                # unary_loop / binary_loop / ternary_loop / gated_backward_loop
     const char* inputs[3]
     char* outputs[2]
@@ -228,7 +234,8 @@ cdef void run_span(const Job* job, Py_ssize_t start, Py_ssize_t count) noexcept 
 
 
 cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t spans = (n + GRAIN - 1) // GRAIN
+    cdef Py_ssize_t span = job.span
+    cdef Py_ssize_t spans = (n + span - 1) // span
     cdef Py_ssize_t s
     cdef int threads = thread_count()
     if threads < 2 or spans < 2:
@@ -237,7 +244,7 @@ cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
     if threads > spans:
         threads = <int> spans
     for s in prange(spans, num_threads=threads, schedule="static"):
-        run_span(job, s * GRAIN, min(GRAIN, n - s * GRAIN))
+        run_span(job, s * span, min(span, n - s * span))
 
 
 # ---------------------------------------------------------------- elementwise
@@ -291,14 +298,16 @@ cdef list _broadcast(list arrays, tuple names, int typenum):
 
 cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
                   object c, object out, const double* params,
-                  tuple names=("x",), tuple user_arguments=None):
+                  tuple names=("x",), tuple user_arguments=None,
+                  Py_ssize_t span=SPAN_MATH):
     """Run loops[dtype] on the arguments (a; a, b; or a, b, c), elementwise.
 
     Arguments (called `names` in messages) broadcast against each other; the
     result has their common dtype (NumPy 2 rules). Two-output loops take `out`
     as a tuple of two. user_arguments, when the caller made some of the
     arguments itself (drawn slopes, halves), are the ones the user passed,
-    which decide whether a 0-d result comes back as a scalar.
+    which decide whether a 0-d result comes back as a scalar. span: elements
+    per thread span (SPAN_CHEAP for the memory-bound kernels).
     """
     cdef tuple arrays
     cdef cnp.ndarray first
@@ -336,6 +345,7 @@ cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
     cdef Py_ssize_t i
     job.arity = arity
     job.n_outputs = n_outputs
+    job.span = span
     job.loop = loops[_dtype_index(typenum)]
     for i in range(arity):
         job.inputs[i] = <const char*> cnp.PyArray_DATA(<cnp.ndarray> arrays[i])

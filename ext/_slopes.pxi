@@ -22,19 +22,21 @@ cdef object _run_slopes(SlopeMode mode, object grad_output, object x, object slo
         params[0] = slope
         loops = KERNELS.elementwise[K_LEAKY_RELU]
         if mode == FORWARD:
-            return apply(<void**> loops.forward, 1, 1, x, None, None, out, params)
+            return apply(<void**> loops.forward, 1, 1, x, None, None, out, params,
+                         ("x",), None, SPAN_CHEAP)
         if mode == DERIVATIVE:
-            return apply(<void**> loops.derivative, 1, 1, x, None, None, out, params)
+            return apply(<void**> loops.derivative, 1, 1, x, None, None, out, params,
+                         ("x",), None, SPAN_CHEAP)
         return apply(<void**> loops.backward, 2, 1, grad_output, x, None, out, params,
-                     ("grad_output", "x"))
+                     ("grad_output", "x"), None, SPAN_CHEAP)
     if mode == FORWARD:
         return apply(<void**> KERNELS.slope.forward, 2, 1, x, slope, None, out, params,
-                     ("x", "weight"), (x,))
+                     ("x", "weight"), (x,), SPAN_CHEAP)
     if mode == DERIVATIVE:
         return apply(<void**> KERNELS.slope.derivative, 2, 1, x, slope, None, out,
-                     params, ("x", "weight"), (x,))
+                     params, ("x", "weight"), (x,), SPAN_CHEAP)
     return apply(<void**> KERNELS.slope.backward, 3, 1, grad_output, x, slope, out,
-                 params, ("grad_output", "x", "weight"), (grad_output, x))
+                 params, ("grad_output", "x", "weight"), (grad_output, x), SPAN_CHEAP)
 
 
 cdef struct ChannelJob:
@@ -82,7 +84,7 @@ cdef void run_channel_block(const ChannelJob* job, Py_ssize_t b) noexcept nogil:
 cdef void run_channels(const ChannelJob* job, Py_ssize_t blocks, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t b
     cdef int threads = thread_count()
-    if threads < 2 or blocks < 2 or n < 2 * GRAIN:
+    if threads < 2 or blocks < 2 or n < 2 * SPAN_CHEAP:
         for b in range(blocks):
             run_channel_block(job, b)
         return

@@ -34,6 +34,9 @@ class Activation(NamedTuple):
     formula: str = ""
     derivative: str = ""
     choice: Choice = None
+    # Memory-bound (a compare and a multiply per element): split over threads
+    # in larger spans than the kernels that evaluate exp, erfc or tanh.
+    cheap: bool = False
 
     def kernels(self):
         """Names of the point-function pairs this activation uses."""
@@ -43,12 +46,13 @@ class Activation(NamedTuple):
 
 
 ELEMENTWISE = (
-    Activation("relu", (), "max(x, 0)", "1 if x > 0 else 0"),
+    Activation("relu", (), "max(x, 0)", "1 if x > 0 else 0", cheap=True),
     Activation(
         "leaky_relu",
         (Param("negative_slope", 0.01),),
         "x if x > 0 else negative_slope * x",
         "1 if x > 0 else negative_slope",
+        cheap=True,
     ),
     Activation(
         "elu",
@@ -98,12 +102,14 @@ ELEMENTWISE = (
         (),
         "min(max(x + 3, 0), 6) / 6",
         "1/6 if -3 < x < 3 else 0",
+        cheap=True,
     ),
     Activation(
         "hardswish",
         (),
         "x * min(max(x + 3, 0), 6) / 6",
         "0 if x <= -3, x/3 + 1/2 if -3 < x < 3, 1 if x >= 3",
+        cheap=True,
     ),
 )
 
