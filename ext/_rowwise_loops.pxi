@@ -5,37 +5,50 @@
 # the same whatever the thread count. The eight public functions at the bottom
 # have the row_loop / row_backward_loop signatures of _kernel_table.pxd; each
 # casts its untyped pointers and calls ONE algorithm, written once for both
-# dtypes through the fused type ``_rw_real``. float32 is widened to double on
-# load and rounded once on store, so it gets the float64 algorithm (~0.5 ULP).
+# dtypes through the fused type ``_rw_real`` (with compile-time branches
+# ``if _rw_real is float`` where float32 takes a cheaper path).
+#
+# Vectorization. Every per-element pass is a branch-free loop that gcc
+# vectorizes at SSE2, AVX2 and AVX-512: no libm call and no fma() (exp and
+# log1p come from _vmath, exact products from _dd's dd_two_prod), only
+# selects. Reductions (the max pass, every sum) run over a FIXED number of
+# independent lanes: element i of the row always goes to lane i % LANES, the
+# lanes are combined at the end in lane order. The order of every floating
+# operation therefore depends only on the row index, never on the SIMD level,
+# the thread count or where the row sits in memory (no alignment peeling
+# changes it: the lanes are explicit in the C code, and the build has no
+# -ffast-math / -ffp-contract), so results are bitwise identical everywhere.
 #
 # In-place use: the output may be the SAME buffer as an input (softmax(x,
 # out=x); grad_x may be grad or y). Every pass reads element i before it writes
 # element i and never reads an input again after writing it, so that works.
 #
-# Accuracy (SPEC section 5, <= 4 ULP per element on rows up to 65536) needs more
-# than "subtract the max, exp, sum, divide" in float64:
+# float32 rows are computed in double with a cheap path: t = (x - max) / T in
+# double (x - max is exact or within 2^-53 relative), a short-polynomial exp
+# (relative error ~2e-10, far below float32's 2^-24), plain double lane sums
+# for the forward (relative error <= n/LANES * 2^-53) and compensated sums for
+# the backward dot products (cancellation in g - sum(g*y)). Results ~1 ULP.
 #
-# * t = (x - max) / T is not exact, and exp(t) turns an absolute error in t
-#   into the same relative error in the result, i.e. |t|/2 ULP: ~350 ULP at
-#   t = -700. So t is carried as a double-double hi + lo: TwoSum gives the exact
-#   error of x - max, fma(-q, T, z) the exact remainder of the division, and
-#   exp(hi + lo) = exp(hi) * (1 + lo) to first order (lo is ~1e-16 * |hi|).
-# * A 65536-term sum accumulates up to sqrt(n)..n rounding errors; every sum
-#   and dot product is compensated (TwoSum into a running error term, and for
-#   products the fma error too): relative error ~1 eps whatever n.
-# * log_softmax = t - log(S) with S = 1 + S', S' = sum of exp(t) over all but
-#   ONE max element. The max element's result is -log(S), tiny when S' is tiny;
-#   log(1 + S') rounds 1 + S' first and loses it, so log(S) = log1p(S'), and S'
-#   is kept as a double-double (log1p(hi) + lo / (1 + hi)).
-# * softmax divides by the double-double sum with one correction step (exact
-#   remainder by fma), so the rounding of the sum adds no error (worst case
-#   ~2.2 ULP instead of ~2.9).
+# float64 keeps the accuracy tricks (SPEC section 5, <= 4 ULP per element on
+# rows up to 65536):
+#
+# * t = (x - max) / T is carried as a double-double hi + lo: TwoSum gives the
+#   exact error of x - max and, when T != 1, dd_two_prod the exact remainder of
+#   the division; exp(hi + lo) is vm_exp_dd (hi + lo relative 2^-57).
+# * every sum and dot product is compensated per lane (TwoSum into a running
+#   error term, and for products the exact product error too), and the lanes
+#   are combined by TwoSum: relative error ~1 eps whatever n.
+# * log_softmax = t - log(S) with S = c + S', c = the number of elements equal
+#   to the max (each exp(0) = 1 exactly) and S' the sum of the other exp(t).
+#   log S = log1p((c - 1) + S') with vm_log1p_dd, so a tiny S' is not lost.
+# * softmax multiplies by 1/S as a double-double (exact product error by
+#   dd_two_prod), rounding once.
 # * softmax_backward: g - sum(g*y) cancels where g is close to the dot product;
 #   the dot product is a double-double and g - hi is exact there (Sterbenz),
 #   so only the final roundings remain.
 #
-# Special rows, found in the max pass (no per-element data-dependent branches
-# elsewhere, only selects that drop an error term that would be inf - inf):
+# Special rows, found from the max pass (a max, a min and a NaN count per lane,
+# accumulated branch-free and decided after the pass):
 #   NaN anywhere, or any +inf -> NaN row (PyTorch: inf - inf); all -inf -> NaN
 #   row, or zeros with zero_masked_rows (softmax only; log_softmax gives NaN).
 #   A -inf element gives softmax 0 and log_softmax -inf.
@@ -44,11 +57,14 @@
 #   only when (x - max) / T really is below -DBL_MAX.
 #
 # Build note: TwoSum is destroyed by value-changing optimisation; never compile
-# this with -ffast-math / -fassociative-math / -funsafe-math-optimizations.
-# -fno-math-errno -fno-trapping-math are fine; -ffp-contract=fast is harmless
-# here (it only fuses e + e*lo and y*d into more accurate fmas).
+# this with -ffast-math / -fassociative-math / -funsafe-math-optimizations or
+# -ffp-contract=fast (the build uses -ffp-contract=off so that every SIMD level
+# computes the same bits).
 
-from libc.math cimport exp, log1p, fma, isfinite, INFINITY, NAN
+from libc.math cimport INFINITY, NAN
+from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum
+from _vmath cimport (vm_exp, vm_exp_dd, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
+                     FA_VM_INV_LN2, FA_VM_LN2_HI, FA_VM_LN2_LO)
 
 ctypedef fused _rw_real:
     float
@@ -58,126 +74,133 @@ cdef extern from "float.h":
     const double DBL_MAX
 
 
-cdef struct _rw_dd:
-    # an unevaluated sum hi + lo with |lo| <= ulp(hi) / 2 (roughly)
-    double hi
-    double lo
-
-
-cdef struct _rw_acc:
-    # compensated accumulator: the sum is s + c, c collects the exact error of
-    # every addition into s (Ogita-Rump-Oishi Sum2 / Dot2)
-    double s
-    double c
+cdef enum:
+    # (the block loops step by these as literals: keep them in step)
+    _RW_LANES = 16          # lanes of the max pass and the exp passes
+    _RW_SUM_LANES = 32      # lanes of the (cheap) backward sums
 
 
 cdef struct _rw_shift:
     # what t = (x - max) / T needs, fixed for one row
+    double max            # the row's max
     double scaled_max     # max * scale
     double scale          # 1, or 0.5 when max - min overflows
     double unscale        # 1 / scale
     double temperature
+    double inv_temperature
 
 
-cdef inline _rw_dd _rw_two_sum(double a, double b) noexcept nogil:
-    """a + b = hi + lo exactly (Knuth's TwoSum, no condition on |a|, |b|)."""
-    cdef _rw_dd r
-    cdef double bb
-    r.hi = a + b
-    bb = r.hi - a
-    r.lo = (a - (r.hi - bb)) + (b - bb)
-    return r
+# ---- scalar helpers (inlined; vectorize inside the loops) -------------------
+
+cdef inline double _rw_exp_f(double t) noexcept nogil:
+    """exp(t) for t <= 0 (or NaN), relative error ~2e-10: enough for float32
+    results. 0 below -150 (exp(-150) is far below float32's smallest
+    subnormal and below 2^-53 of any softmax sum)."""
+    cdef double tc = -160.0 if t < -160.0 else t
+    cdef double kd = (tc * FA_VM_INV_LN2 + FA_VM_SHIFT) - FA_VM_SHIFT
+    cdef double r = (tc - kd * FA_VM_LN2_HI) - kd * FA_VM_LN2_LO
+    cdef double q = 1.0 / 40320.0
+    q = q * r + 1.0 / 5040.0
+    q = q * r + 1.0 / 720.0
+    q = q * r + 1.0 / 120.0
+    q = q * r + 1.0 / 24.0
+    q = q * r + 1.0 / 6.0
+    q = q * r + 0.5
+    q = q * r + 1.0
+    q = q * r + 1.0
+    cdef double e = q * _vm_pow2(kd)
+    return 0.0 if t < -150.0 else e
 
 
-cdef inline void _rw_acc_add(_rw_acc* acc, double v) noexcept nogil:
-    cdef _rw_dd t = _rw_two_sum(acc.s, v)
-    acc.s = t.hi
-    acc.c += t.lo
+cdef inline dd_t _rw_t64(double x, const _rw_shift* p, bint unit) noexcept nogil:
+    """t = (x - max) / T as a double-double (unit: T == 1, known per row)."""
+    cdef dd_t z = dd_two_sum(x * p.scale, -p.scaled_max)
+    cdef double q, lo
+    cdef dd_t pr
+    if unit:
+        q = z.hi
+        lo = z.lo
+    else:
+        q = z.hi / p.temperature
+        pr = dd_two_prod(q, p.temperature)       # exact: z.hi - q*T = remainder
+        lo = (((z.hi - pr.hi) - pr.lo) + z.lo) * p.inv_temperature
+    cdef double th = q * p.unscale
+    cdef double tl = lo * p.unscale
+    # x = -inf: exp(t) = 0 exactly; the error terms are NaN/inf there
+    return dd_make(th, 0.0 if th == -INFINITY else tl)
 
 
-cdef inline void _rw_acc_add_product(_rw_acc* acc, double a, double b) noexcept nogil:
-    cdef double p = a * b
-    _rw_acc_add(acc, p)
-    acc.c += fma(a, b, -p)          # exact error of the product
+cdef inline dd_t _rw_lanes_total(const double* s, const double* c, int lanes) noexcept nogil:
+    """Combine compensated lanes (s[j] + c[j]) in lane order into a normalised
+    double-double. If the sum is inf or NaN the error terms are meaningless
+    (inf - inf): the plain IEEE sum is returned then."""
+    cdef double hi = s[0]
+    cdef double lo = c[0]
+    cdef dd_t u
+    cdef int j
+    for j in range(1, lanes):
+        u = dd_two_sum(hi, s[j])
+        hi = u.hi
+        lo = lo + (u.lo + c[j])
+    if not (hi - hi == 0.0):
+        return dd_make(hi, 0.0)
+    return dd_fast_two_sum(hi, lo)
 
 
-cdef inline _rw_dd _rw_acc_result(const _rw_acc* acc) noexcept nogil:
-    """The sum as a normalised double-double. If it is inf or NaN the error
-    term is meaningless (inf - inf); the plain IEEE sum is returned then."""
-    cdef _rw_dd r
-    if not isfinite(acc.s):
-        r.hi = acc.s
-        r.lo = 0.0
-        return r
-    r.hi = acc.s + acc.c
-    r.lo = acc.c - (r.hi - acc.s)
-    return r
+# ---- the max pass ------------------------------------------------------------
 
-
-cdef inline double _rw_div_dd(double a, _rw_dd b) noexcept nogil:
-    """a / (b.hi + b.lo) rounded once (b finite, > 0): one Newton correction
-    with the exact remainder fma(-q, b.hi, a)."""
-    cdef double q = a / b.hi
-    return q + (fma(-q, b.hi, a) - q * b.lo) / b.hi
-
-
-cdef inline _rw_dd _rw_scaled_diff(double x, const _rw_shift* p) noexcept nogil:
-    """t = (x - max) / T as a double-double."""
-    cdef _rw_dd z = _rw_two_sum(x * p.scale, -p.scaled_max)
-    cdef double q = z.hi / p.temperature
-    cdef double lo = (fma(-q, p.temperature, z.hi) + z.lo) / p.temperature
-    cdef _rw_dd t
-    t.hi = q * p.unscale
-    t.lo = lo * p.unscale
-    if t.hi == -INFINITY:
-        t.lo = 0.0          # exp(t) = 0 exactly; the error terms are NaN/inf here
-    return t
-
-
-cdef inline double _rw_exp_dd(_rw_dd t) noexcept nogil:
-    """exp(hi + lo) = exp(hi) * (1 + lo) + O(lo^2)."""
-    cdef double e = exp(t.hi)
-    return e + e * t.lo
-
-
-cdef inline double _rw_sub_dd(_rw_dd t, _rw_dd u) noexcept nogil:
-    """(t.hi + t.lo) - (u.hi + u.lo) rounded once (u finite, u.hi >= 0, t.hi <= 0)."""
-    cdef _rw_dd d = _rw_two_sum(t.hi, -u.hi)
-    if t.hi == -INFINITY:
-        return t.hi
-    return d.hi + ((d.lo + t.lo) - u.lo)
-
-
-cdef inline Py_ssize_t _rw_scan(const _rw_real* x, Py_ssize_t n,
-                                _rw_shift* p, double temperature) noexcept nogil:
-    """The max pass. Returns the index of the first max element, or -1 for a
-    NaN row (NaN or +inf present), -2 for a fully masked row (all -inf).
-    Fills p for the other passes."""
-    cdef double m = x[0]
-    cdef double lowest = INFINITY          # smallest finite element
-    cdef double v
-    cdef Py_ssize_t i, imax = 0
-    cdef bint nan_seen = False
-    for i in range(n):
+cdef inline int _rw_scan(const _rw_real* x, Py_ssize_t n,
+                         _rw_shift* p, double temperature) noexcept nogil:
+    """The max pass: a max, a smallest finite element and a NaN count per
+    lane, branch-free. Returns 0, or -1 for a NaN row (NaN or +inf present),
+    -2 for a fully masked row (all -inf). Fills p for the other passes."""
+    cdef _rw_real mx[_RW_LANES]
+    cdef _rw_real mn[_RW_LANES]
+    cdef _rw_real nn[_RW_LANES]
+    cdef _rw_real v, w
+    cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
+    cdef int j
+    for j in range(_RW_LANES):
+        mx[j] = -INFINITY
+        mn[j] = INFINITY
+        nn[j] = 0
+    for b in range(0, nb, 16):
+        for j in range(_RW_LANES):
+            v = x[b + j]
+            mx[j] = v if v > mx[j] else mx[j]
+            nn[j] = nn[j] + (0 if v == v else 1)
+            if _rw_real is double:
+                w = v if v > -INFINITY else INFINITY
+                mn[j] = w if w < mn[j] else mn[j]
+    for i in range(nb, n):
+        j = <int> (i - nb)
         v = x[i]
-        if v > m:
-            m = v
-            imax = i
-        if v != v:
-            nan_seen = True
-        if -INFINITY < v < lowest:
-            lowest = v
-    if nan_seen or m == INFINITY:
+        mx[j] = v if v > mx[j] else mx[j]
+        nn[j] = nn[j] + (0 if v == v else 1)
+        if _rw_real is double:
+            w = v if v > -INFINITY else INFINITY
+            mn[j] = w if w < mn[j] else mn[j]
+    cdef double m = mx[0]
+    cdef double lowest = mn[0]
+    cdef double nans = nn[0]
+    for j in range(1, _RW_LANES):
+        m = mx[j] if mx[j] > m else m
+        lowest = mn[j] if mn[j] < lowest else lowest
+        nans = nans + nn[j]
+    if nans != 0 or m == INFINITY:
         return -1
     if m == -INFINITY:
         return -2
+    p.max = m
     p.scale = 1.0
-    if m - lowest > DBL_MAX:                # x - max would overflow
-        p.scale = 0.5
+    if _rw_real is double:
+        if m - lowest > DBL_MAX:                # x - max would overflow
+            p.scale = 0.5
     p.unscale = 1.0 / p.scale
     p.scaled_max = m * p.scale
     p.temperature = temperature
-    return imax
+    p.inv_temperature = 1.0 / temperature
+    return 0
 
 
 cdef inline void _rw_fill(_rw_real* y, Py_ssize_t n, double value) noexcept nogil:
@@ -186,101 +209,353 @@ cdef inline void _rw_fill(_rw_real* y, Py_ssize_t n, double value) noexcept nogi
         y[i] = <_rw_real> value
 
 
-cdef inline void _rw_sum_exp(const _rw_real* x, Py_ssize_t start, Py_ssize_t stop,
-                             const _rw_shift* p, _rw_acc* acc) noexcept nogil:
+# ---- softmax -------------------------------------------------------------------
+
+cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
+                                 const _rw_shift* p) noexcept nogil:
+    # exp(t) stored in y (rounded to float) while summing the double values;
+    # then y * (1/S): <= 1 ULP.
+    cdef double s[_RW_LANES]
+    cdef double m = p.max
+    cdef double it = p.inv_temperature
+    cdef double e, total, inv
+    cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
+    cdef int j
+    for j in range(_RW_LANES):
+        s[j] = 0.0
+    for b in range(0, nb, 16):
+        for j in range(_RW_LANES):
+            e = _rw_exp_f((<double> x[b + j] - m) * it)
+            y[b + j] = <float> e
+            s[j] = s[j] + e
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        e = _rw_exp_f((<double> x[i] - m) * it)
+        y[i] = <float> e
+        s[j] = s[j] + e
+    total = s[0]
+    for j in range(1, _RW_LANES):
+        total = total + s[j]
+    inv = 1.0 / total                   # total >= 1 (the max term is 1)
+    for i in range(n):
+        y[i] = <float> (<double> y[i] * inv)
+
+
+cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
+                                      const _rw_shift* p, double* s, double* c,
+                                      bint unit) noexcept nogil:
+    cdef dd_t t, e, u
+    cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
+    cdef int j
+    for b in range(0, nb, 16):
+        for j in range(_RW_LANES):
+            t = _rw_t64(x[b + j], p, unit)
+            e = vm_exp_dd(t.hi, t.lo)
+            y[b + j] = e.hi
+            u = dd_two_sum(s[j], e.hi)
+            s[j] = u.hi
+            c[j] = c[j] + (u.lo + e.lo)
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        t = _rw_t64(x[i], p, unit)
+        e = vm_exp_dd(t.hi, t.lo)
+        y[i] = e.hi
+        u = dd_two_sum(s[j], e.hi)
+        s[j] = u.hi
+        c[j] = c[j] + (u.lo + e.lo)
+
+
+cdef inline void _rw_softmax_f64(const double* x, double* y, Py_ssize_t n,
+                                 const _rw_shift* p) noexcept nogil:
+    cdef double s[_RW_LANES]
+    cdef double c[_RW_LANES]
+    cdef dd_t total, pr, q
+    cdef double inv_hi, inv_lo, r
     cdef Py_ssize_t i
-    for i in range(start, stop):
-        _rw_acc_add(acc, _rw_exp_dd(_rw_scaled_diff(x[i], p)))
+    cdef int j
+    for j in range(_RW_LANES):
+        s[j] = 0.0
+        c[j] = 0.0
+    if p.temperature == 1.0 and p.scale == 1.0:
+        _rw_softmax_f64_pass(x, y, n, p, s, c, True)
+    else:
+        _rw_softmax_f64_pass(x, y, n, p, s, c, False)
+    total = _rw_lanes_total(s, c, _RW_LANES)     # >= 1 (the max term is 1)
+    # 1 / total as a double-double: inv_hi + the exact residual's quotient
+    inv_hi = 1.0 / total.hi
+    pr = dd_two_prod(inv_hi, total.hi)
+    r = ((1.0 - pr.hi) - pr.lo) - inv_hi * total.lo
+    inv_lo = r * inv_hi
+    for i in range(n):
+        q = dd_two_prod(y[i], inv_hi)
+        y[i] = q.hi + (q.lo + y[i] * inv_lo)
 
 
 cdef inline void _rw_softmax(const _rw_real* x, _rw_real* y, Py_ssize_t n,
                              double temperature, bint zero_masked_rows) noexcept nogil:
     cdef _rw_shift p
-    cdef _rw_acc acc
-    cdef _rw_dd total
-    cdef double e
-    cdef Py_ssize_t i, imax
+    cdef int kind
     if n <= 0:
         return
-    imax = _rw_scan(x, n, &p, temperature)
-    if imax < 0:
-        _rw_fill(y, n, 0.0 if (imax == -2 and zero_masked_rows) else NAN)
+    kind = _rw_scan(x, n, &p, temperature)
+    if kind < 0:
+        _rw_fill(y, n, 0.0 if (kind == -2 and zero_masked_rows) else NAN)
         return
-    # exp(t) stored in y (exact in float64; float32 rounds it once here and
-    # once more below: <= 1 ULP) while summing.
-    acc.s = 0.0
-    acc.c = 0.0
+    if _rw_real is float:
+        _rw_softmax_f32(x, y, n, &p)
+    else:
+        _rw_softmax_f64(x, y, n, &p)
+
+
+# ---- log_softmax ---------------------------------------------------------------
+
+cdef inline void _rw_log_softmax_f32(const float* x, float* y, Py_ssize_t n,
+                                     const _rw_shift* p) noexcept nogil:
+    cdef double s[_RW_LANES]
+    cdef double k[_RW_LANES]
+    cdef double m = p.max
+    cdef double it = p.inv_temperature
+    cdef double t, e, rest, count, log_sum
+    cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
+    cdef int j
+    for j in range(_RW_LANES):
+        s[j] = 0.0
+        k[j] = 0.0
+    # S' = sum of exp(t) over the elements below the max, k = how many equal it
+    for b in range(0, nb, 16):
+        for j in range(_RW_LANES):
+            t = (<double> x[b + j] - m) * it
+            e = _rw_exp_f(t)
+            s[j] = s[j] + (0.0 if t == 0.0 else e)
+            k[j] = k[j] + (1.0 if t == 0.0 else 0.0)
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        t = (<double> x[i] - m) * it
+        e = _rw_exp_f(t)
+        s[j] = s[j] + (0.0 if t == 0.0 else e)
+        k[j] = k[j] + (1.0 if t == 0.0 else 0.0)
+    rest = s[0]
+    count = k[0]
+    for j in range(1, _RW_LANES):
+        rest = rest + s[j]
+        count = count + k[j]
+    log_sum = vm_log1p_dd((count - 1.0) + rest).hi
     for i in range(n):
-        e = _rw_exp_dd(_rw_scaled_diff(x[i], &p))
-        y[i] = <_rw_real> e
-        _rw_acc_add(&acc, e)
-    total = _rw_acc_result(&acc)        # >= 1 (the max term is exactly 1)
+        y[i] = <float> ((<double> x[i] - m) * it - log_sum)
+
+
+cdef inline void _rw_log_softmax_f64_sum(const double* x, Py_ssize_t n,
+                                         const _rw_shift* p, double* s, double* c,
+                                         double* k, bint unit) noexcept nogil:
+    cdef dd_t t, e, u
+    cdef double eh, el
+    cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
+    cdef int j
+    for b in range(0, nb, 16):
+        for j in range(_RW_LANES):
+            t = _rw_t64(x[b + j], p, unit)
+            e = vm_exp_dd(t.hi, t.lo)
+            eh = 0.0 if t.hi == 0.0 else e.hi
+            el = 0.0 if t.hi == 0.0 else e.lo
+            k[j] = k[j] + (1.0 if t.hi == 0.0 else 0.0)
+            u = dd_two_sum(s[j], eh)
+            s[j] = u.hi
+            c[j] = c[j] + (u.lo + el)
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        t = _rw_t64(x[i], p, unit)
+        e = vm_exp_dd(t.hi, t.lo)
+        eh = 0.0 if t.hi == 0.0 else e.hi
+        el = 0.0 if t.hi == 0.0 else e.lo
+        k[j] = k[j] + (1.0 if t.hi == 0.0 else 0.0)
+        u = dd_two_sum(s[j], eh)
+        s[j] = u.hi
+        c[j] = c[j] + (u.lo + el)
+
+
+cdef inline void _rw_log_softmax_f64_out(const double* x, double* y, Py_ssize_t n,
+                                         const _rw_shift* p, dd_t log_sum,
+                                         bint unit) noexcept nogil:
+    # y = (t.hi + t.lo) - (log_sum.hi + log_sum.lo) rounded once; t <= 0,
+    # log_sum >= 0 (no cancellation); t = -inf gives -inf.
+    cdef dd_t t, d
+    cdef double r
+    cdef Py_ssize_t i
     for i in range(n):
-        y[i] = <_rw_real> _rw_div_dd(y[i], total)
+        t = _rw_t64(x[i], p, unit)
+        d = dd_two_sum(t.hi, -log_sum.hi)
+        r = d.hi + ((d.lo + t.lo) - log_sum.lo)
+        y[i] = t.hi if t.hi == -INFINITY else r
+
+
+cdef inline void _rw_log_softmax_f64(const double* x, double* y, Py_ssize_t n,
+                                     const _rw_shift* p) noexcept nogil:
+    cdef double s[_RW_LANES]
+    cdef double c[_RW_LANES]
+    cdef double k[_RW_LANES]
+    cdef dd_t rest, l
+    cdef double count
+    cdef int j
+    cdef bint unit = p.temperature == 1.0 and p.scale == 1.0
+    for j in range(_RW_LANES):
+        s[j] = 0.0
+        c[j] = 0.0
+        k[j] = 0.0
+    if unit:
+        _rw_log_softmax_f64_sum(x, n, p, s, c, k, True)
+    else:
+        _rw_log_softmax_f64_sum(x, n, p, s, c, k, False)
+    count = k[0]
+    for j in range(1, _RW_LANES):
+        count = count + k[j]
+    l = _rw_lanes_total(s, c, _RW_LANES)
+    # S' + (count - 1): count - 1 is a small exact integer
+    rest = dd_two_sum(count - 1.0, l.hi)
+    rest = dd_fast_two_sum(rest.hi, rest.lo + l.lo)
+    # log(1 + S') with S' = hi + lo: log1p(hi) + lo / (1 + hi)
+    l = vm_log1p_dd(rest.hi)
+    l = dd_fast_two_sum(l.hi, l.lo + rest.lo / (1.0 + rest.hi))
+    if unit:
+        _rw_log_softmax_f64_out(x, y, n, p, l, True)
+    else:
+        _rw_log_softmax_f64_out(x, y, n, p, l, False)
 
 
 cdef inline void _rw_log_softmax(const _rw_real* x, _rw_real* y, Py_ssize_t n,
                                  double temperature) noexcept nogil:
     cdef _rw_shift p
-    cdef _rw_acc acc
-    cdef _rw_dd rest, log_sum
-    cdef Py_ssize_t i, imax
     if n <= 0:
         return
-    imax = _rw_scan(x, n, &p, temperature)
-    if imax < 0:
+    if _rw_scan(x, n, &p, temperature) < 0:
         _rw_fill(y, n, NAN)     # PyTorch: all -inf -> -inf - (-inf) = NaN
         return
-    # S' = sum of exp(t) over every element but x[imax] (whose exp(t) is 1)
-    acc.s = 0.0
-    acc.c = 0.0
-    _rw_sum_exp(x, 0, imax, &p, &acc)
-    _rw_sum_exp(x, imax + 1, n, &p, &acc)
-    rest = _rw_acc_result(&acc)
-    # log(1 + S') with S' = hi + lo: log1p(hi) + lo / (1 + hi)
-    log_sum.hi = log1p(rest.hi)
-    log_sum.lo = rest.lo / (1.0 + rest.hi)
+    if _rw_real is float:
+        _rw_log_softmax_f32(x, y, n, &p)
+    else:
+        _rw_log_softmax_f64(x, y, n, &p)
+
+
+# ---- backward ------------------------------------------------------------------
+
+cdef inline dd_t _rw_dot(const _rw_real* g, const _rw_real* y, Py_ssize_t n,
+                         bint products) noexcept nogil:
+    """sum(g * y) (products) or sum(g), compensated per lane, as a
+    double-double (the plain IEEE sum if it is inf or NaN). float32
+    products are exact in double."""
+    cdef double s[_RW_SUM_LANES]
+    cdef double c[_RW_SUM_LANES]
+    cdef dd_t pr, u
+    cdef double v, vl
+    cdef Py_ssize_t b, i, nb = n - n % _RW_SUM_LANES
+    cdef int j
+    for j in range(_RW_SUM_LANES):
+        s[j] = 0.0
+        c[j] = 0.0
+    for b in range(0, nb, 32):
+        for j in range(_RW_SUM_LANES):
+            if not products:
+                v = g[b + j]
+                vl = 0.0
+            elif _rw_real is float:
+                v = <double> g[b + j] * <double> y[b + j]
+                vl = 0.0
+            else:
+                pr = dd_two_prod(g[b + j], y[b + j])
+                v = pr.hi
+                vl = pr.lo
+            u = dd_two_sum(s[j], v)
+            s[j] = u.hi
+            c[j] = c[j] + (u.lo + vl)
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        if not products:
+            v = g[i]
+            vl = 0.0
+        elif _rw_real is float:
+            v = <double> g[i] * <double> y[i]
+            vl = 0.0
+        else:
+            pr = dd_two_prod(g[i], y[i])
+            v = pr.hi
+            vl = pr.lo
+        u = dd_two_sum(s[j], v)
+        s[j] = u.hi
+        c[j] = c[j] + (u.lo + vl)
+    return _rw_lanes_total(s, c, _RW_SUM_LANES)
+
+
+cdef inline void _rw_softmax_backward_out(const _rw_real* g, const _rw_real* y,
+                                          _rw_real* gx, Py_ssize_t n, dd_t dot,
+                                          double temperature, bint unit) noexcept nogil:
+    cdef double d, r
+    cdef double it = 1.0 / temperature
+    cdef Py_ssize_t i
     for i in range(n):
-        y[i] = <_rw_real> _rw_sub_dd(_rw_scaled_diff(x[i], &p), log_sum)
+        d = (<double> g[i] - dot.hi) - dot.lo
+        r = <double> y[i] * d
+        if not unit:
+            if _rw_real is float:
+                r = r * it
+            else:
+                r = r / temperature
+        gx[i] = <_rw_real> r
 
 
 cdef inline void _rw_softmax_backward(const _rw_real* g, const _rw_real* y, _rw_real* gx,
                                       Py_ssize_t n, double temperature) noexcept nogil:
     # gx = y * (g - sum(g * y)) / T
-    cdef _rw_acc acc
-    cdef _rw_dd dot
-    cdef double d
+    cdef dd_t dot
+    if n <= 0:
+        return
+    dot = _rw_dot(g, y, n, True)
+    if temperature == 1.0:
+        _rw_softmax_backward_out(g, y, gx, n, dot, temperature, True)
+    else:
+        _rw_softmax_backward_out(g, y, gx, n, dot, temperature, False)
+
+
+cdef inline void _rw_log_softmax_backward_out(const _rw_real* g, const _rw_real* y,
+                                              _rw_real* gx, Py_ssize_t n, dd_t total,
+                                              double temperature, bint unit) noexcept nogil:
+    cdef double e, el, err, r
+    cdef double it = 1.0 / temperature
+    cdef dd_t pr, ed
     cdef Py_ssize_t i
-    acc.s = 0.0
-    acc.c = 0.0
     for i in range(n):
-        _rw_acc_add_product(&acc, g[i], y[i])
-    dot = _rw_acc_result(&acc)
-    for i in range(n):
-        d = (<double> g[i] - dot.hi) - dot.lo
-        gx[i] = <_rw_real> ((<double> y[i] * d) / temperature)
+        if _rw_real is float:
+            e = _rw_exp_f(<double> y[i])
+            el = 0.0
+        else:
+            # exp(y) as hi + lo: g - exp(y)*sum(g) cancels where g is close
+            # to the product, so the rounding of exp(y) must not be kept
+            ed = vm_exp_dd(y[i], 0.0)
+            e = ed.hi
+            el = ed.lo
+        pr = dd_two_prod(e, total.hi)
+        # exact error of the product, + the low parts of exp(y) and the sum
+        err = pr.lo + (e * total.lo + el * total.hi)
+        err = err if err - err == 0.0 else 0.0  # prod inf/NaN: plain IEEE
+        r = (<double> g[i] - pr.hi) - err
+        if not unit:
+            if _rw_real is float:
+                r = r * it
+            else:
+                r = r / temperature
+        gx[i] = <_rw_real> r
 
 
 cdef inline void _rw_log_softmax_backward(const _rw_real* g, const _rw_real* y,
                                           _rw_real* gx, Py_ssize_t n,
                                           double temperature) noexcept nogil:
     # gx = (g - exp(y) * sum(g)) / T
-    cdef _rw_acc acc
-    cdef _rw_dd total
-    cdef double e, prod, err
-    cdef Py_ssize_t i
-    acc.s = 0.0
-    acc.c = 0.0
-    for i in range(n):
-        _rw_acc_add(&acc, g[i])
-    total = _rw_acc_result(&acc)
-    for i in range(n):
-        e = exp(<double> y[i])
-        prod = e * total.hi
-        err = fma(e, total.hi, -prod) + e * total.lo    # exact error of prod, + lo part
-        if not isfinite(err):
-            err = 0.0       # prod is inf/NaN: plain IEEE semantics
-        gx[i] = <_rw_real> (((<double> g[i] - prod) - err) / temperature)
+    cdef dd_t total
+    if n <= 0:
+        return
+    total = _rw_dot(g, y, n, False)
+    if temperature == 1.0:
+        _rw_log_softmax_backward_out(g, y, gx, n, total, temperature, True)
+    else:
+        _rw_log_softmax_backward_out(g, y, gx, n, total, temperature, False)
 
 
 # ---- the eight row loops of the KernelTable --------------------------------
