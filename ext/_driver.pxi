@@ -372,6 +372,21 @@ cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
 
 # ---------------------------------------------------------------- parameters
 
+cdef double real_parameter(object value, str name) except? -1.0:
+    """A float parameter's value; TypeError naming it unless it is a real number."""
+    if type(value) is float:
+        return <double> value
+    if isinstance(value, (str, bytes, complex, np.complexfloating)) or (
+            cnp.PyArray_Check(value) and (<cnp.ndarray> value).ndim != 0):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got {value!r}") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}") from None
+
+
 cdef inline void check_finite(double value, str name) except *:
     if not isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")

@@ -52,9 +52,11 @@ cdef void run_rows(const RowJob* job, Py_ssize_t rows) noexcept nogil:
         run_row(job, r)
 
 
-cdef inline void check_temperature(double temperature) except *:
-    if not (isfinite(temperature) and temperature > 0):
+cdef double check_temperature(object temperature) except? -1.0:
+    cdef double t = real_parameter(temperature, "temperature")
+    if not (isfinite(t) and t > 0):
         raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
+    return t
 
 
 cdef inline object _axis_last(cnp.ndarray a, int ax):
@@ -62,9 +64,9 @@ cdef inline object _axis_last(cnp.ndarray a, int ax):
 
 
 cdef object _rowwise(RowFunction function, object x, object y, object axis,
-                     double temperature, bint zero_masked_rows, object out):
+                     object temperature_argument, bint zero_masked_rows, object out):
     """Run a row function along axis. x is the input (forward) or grad_output."""
-    check_temperature(temperature)
+    cdef double temperature = check_temperature(temperature_argument)
     cdef bint backward = function == SOFTMAX_BACKWARD or function == LOG_SOFTMAX_BACKWARD
     cdef cnp.ndarray xa = as_float_array(x, "grad_output" if backward else "x")
     cdef cnp.ndarray ya
@@ -120,7 +122,7 @@ cdef bint _zero_masked(object masked_rows) except -1:
     raise ValueError(f"masked_rows must be 'nan' or 'zero', got {masked_rows!r}")
 
 
-def softmax(x, axis=-1, *, double temperature=1.0, masked_rows="nan", out=None):
+def softmax(x, axis=-1, *, temperature=1.0, masked_rows="nan", out=None):
     """Softmax of x / temperature along axis, numerically stable.
 
     A row of all -inf (fully masked) gives NaN, as in PyTorch and SciPy, or
@@ -129,17 +131,17 @@ def softmax(x, axis=-1, *, double temperature=1.0, masked_rows="nan", out=None):
     return _rowwise(SOFTMAX, x, None, axis, temperature, _zero_masked(masked_rows), out)
 
 
-def log_softmax(x, axis=-1, *, double temperature=1.0, out=None):
+def log_softmax(x, axis=-1, *, temperature=1.0, out=None):
     """log(softmax(x / temperature)) along axis, without forming the softmax."""
     return _rowwise(LOG_SOFTMAX, x, None, axis, temperature, False, out)
 
 
-def softmax_backward(grad_output, y, axis=-1, *, double temperature=1.0, out=None):
+def softmax_backward(grad_output, y, axis=-1, *, temperature=1.0, out=None):
     """Gradient of softmax from its OUTPUT y: y * (g - sum(g * y)) / temperature."""
     return _rowwise(SOFTMAX_BACKWARD, grad_output, y, axis, temperature, False, out)
 
 
-def log_softmax_backward(grad_output, y, axis=-1, *, double temperature=1.0, out=None):
+def log_softmax_backward(grad_output, y, axis=-1, *, temperature=1.0, out=None):
     """Gradient of log_softmax from its OUTPUT y: (g - exp(y) * sum(g)) / temperature."""
     return _rowwise(LOG_SOFTMAX_BACKWARD, grad_output, y, axis, temperature, False,
                     out)
@@ -172,8 +174,9 @@ cdef void _jacobian_rows(const double* y, char* out, Py_ssize_t rows, Py_ssize_t
                 k += 1
 
 
-cdef object _jacobian(object y, object axis, double temperature, bint log_softmax):
-    check_temperature(temperature)
+cdef object _jacobian(object y, object axis, object temperature_argument,
+                      bint log_softmax):
+    cdef double temperature = check_temperature(temperature_argument)
     cdef cnp.ndarray ya = as_float_array(y, "y")
     cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
     cdef cnp.ndarray rows = as_buffer(
@@ -190,7 +193,7 @@ cdef object _jacobian(object y, object axis, double temperature, bint log_softma
     return result
 
 
-def softmax_jacobian(y, axis=-1, *, double temperature=1.0):
+def softmax_jacobian(y, axis=-1, *, temperature=1.0):
     """The Jacobian of softmax from its OUTPUT y: (diag(y) - y y^T) / temperature.
 
     The result has shape (..., n, n): y's dimensions other than axis, in order,
@@ -199,7 +202,7 @@ def softmax_jacobian(y, axis=-1, *, double temperature=1.0):
     return _jacobian(y, axis, temperature, False)
 
 
-def log_softmax_jacobian(y, axis=-1, *, double temperature=1.0):
+def log_softmax_jacobian(y, axis=-1, *, temperature=1.0):
     """The Jacobian of log_softmax from its OUTPUT y: (I - 1 exp(y)^T) / temperature.
 
     Shape (..., n, n) as for softmax_jacobian.

@@ -170,8 +170,10 @@ def prelu_backward(grad_output, x, weight, *, axis=1, out=None):
     return _prelu(BACKWARD, grad_output, x, weight, axis, out)
 
 
-cdef object _rrelu_slope(object x, double lower, double upper, bint training,
-                         object generator):
+cdef object _rrelu_slope(object x, object lower_argument, object upper_argument,
+                         bint training, object generator):
+    cdef double lower = real_parameter(lower_argument, "lower")
+    cdef double upper = real_parameter(upper_argument, "upper")
     check_finite(lower, "lower")
     check_finite(upper, "upper")
     if lower > upper:
@@ -184,7 +186,7 @@ cdef object _rrelu_slope(object x, double lower, double upper, bint training,
     return draws.astype(xa.dtype, copy=False)
 
 
-def rrelu(x, *, double lower=1.0 / 8, double upper=1.0 / 3, bint training=False,
+def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, bint training=False,
           generator=None, out=None):
     """Randomized leaky ReLU: x if x >= 0 else a * x.
 
@@ -198,14 +200,14 @@ def rrelu(x, *, double lower=1.0 / 8, double upper=1.0 / 3, bint training=False,
                        _rrelu_slope(x, lower, upper, training, generator), out)
 
 
-def rrelu_derivative(x, *, double lower=1.0 / 8, double upper=1.0 / 3,
+def rrelu_derivative(x, *, lower=1.0 / 8, upper=1.0 / 3,
                      bint training=False, generator=None, out=None):
     """Derivative of rrelu: 1 if x > 0 else a (slopes drawn as by rrelu)."""
     return _run_slopes(DERIVATIVE, None, x,
                        _rrelu_slope(x, lower, upper, training, generator), out)
 
 
-def rrelu_backward(grad_output, x, *, double lower=1.0 / 8, double upper=1.0 / 3,
+def rrelu_backward(grad_output, x, *, lower=1.0 / 8, upper=1.0 / 3,
                    bint training=False, generator=None, out=None):
     """grad_output * rrelu_derivative(x) (slopes drawn as by rrelu)."""
     return _run_slopes(BACKWARD, grad_output, x,
