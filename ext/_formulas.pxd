@@ -62,7 +62,8 @@
 from libc.math cimport fabs, copysign
 
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
-                     vm_log1p_dd, vm_tanh, vm_mills_g)
+                     vm_log1p_dd, vm_tanh, vm_mills_g, vm_exp_f32g, vmf_sigmoid,
+                     vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv)
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
                   dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d)
@@ -710,12 +711,12 @@ cdef inline double hardswish_derivative(double x) noexcept nogil:
 # once the result is rounded to float32; float32's range ends near e^-103).
 
 cdef inline double _sig32(double z) noexcept nogil:
-    cdef double e = vm_exp(-fabs(z))
+    cdef double e = vm_exp_f32g(-fabs(z))
     return (e if z < 0.0 else 1.0) / (1.0 + e)
 
 cdef inline double _silu_deriv32(double z) noexcept nogil:
     # sigma(z) (1 + z sigma(-z)), z already clamped to +-800.
-    cdef double e = vm_exp(-fabs(z))
+    cdef double e = vm_exp_f32g(-fabs(z))
     cdef double d = 1.0 + e
     cdef double sp = (e if z < 0.0 else 1.0) / d
     cdef double sn = (1.0 if z < 0.0 else e) / d
@@ -737,20 +738,20 @@ cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
     return x if x > 0.0 else alpha * vm_expm1(x)
 
 cdef inline double elu_derivative32(double x, double alpha) noexcept nogil:
-    return 1.0 if x > 0.0 else alpha * vm_exp(_clamp_hi(x, 0.0))
+    return 1.0 if x > 0.0 else alpha * vm_exp_f32g(_clamp_hi(x, 0.0))
 
 cdef inline double selu_forward32(double x) noexcept nogil:
     return FA_SELU_SCALE_HI * x if x > 0.0 else FA_SELU_SA_HI * vm_expm1(x)
 
 cdef inline double selu_derivative32(double x) noexcept nogil:
-    return FA_SELU_SCALE_HI if x > 0.0 else FA_SELU_SA_HI * vm_exp(_clamp_hi(x, 0.0))
+    return FA_SELU_SCALE_HI if x > 0.0 else FA_SELU_SA_HI * vm_exp_f32g(_clamp_hi(x, 0.0))
 
 cdef inline double gelu_erf_forward32(double x) noexcept nogil:
     # x Phi(x), 2 Phi(x) = T or 2 - T, T = sqrt(2/pi) e^(-x^2/2) R(|x|);
     # |x| clamped to 20 (gelu(-20) ~ -6e-88 is -0.0 in float32).
     cdef double xc = _clamp(x, -20.0, 20.0)
     cdef double a = fabs(xc)
-    cdef double t = (FA_SQRT_2_OVER_PI * vm_exp(-0.5 * (xc * xc))) * vm_mills_g(a) / (1.0 + a)
+    cdef double t = (FA_SQRT_2_OVER_PI * vm_exp_f32g(-0.5 * (xc * xc))) * vm_mills_g(a) / (1.0 + a)
     cdef double p2 = (2.0 - t) if xc > 0.0 else t
     return x if x > 20.0 else copysign(0.5 * xc * p2, x)
 
@@ -758,7 +759,7 @@ cdef inline double gelu_erf_derivative32(double x) noexcept nogil:
     # D or 1 - D, D = phi(x) (G - a - a^2)/(1 + a) (see gelu_erf_derivative).
     cdef double xc = _clamp(x, -20.0, 20.0)
     cdef double a = fabs(xc)
-    cdef double d = (FA_INV_SQRT_2PI_HI * vm_exp(-0.5 * (xc * xc))) * (
+    cdef double d = (FA_INV_SQRT_2PI_HI * vm_exp_f32g(-0.5 * (xc * xc))) * (
         (vm_mills_g(a) - a * (1.0 + a)) / (1.0 + a))
     return (1.0 - d) if xc > 0.0 else d
 
@@ -772,35 +773,35 @@ cdef inline double gelu_tanh_derivative32(double x) noexcept nogil:
     cdef double xc = _clamp(x, -25.0, 25.0)
     cdef double z = (2.0 * FA_SQRT_2_OVER_PI_HI) * (xc + FA_GELU_C_HI * (xc * xc * xc))
     cdef double m = xc * ((2.0 * FA_SQRT_2_OVER_PI_HI) * (1.0 + (3.0 * FA_GELU_C_HI) * (xc * xc)))
-    cdef double e = vm_exp(-fabs(z))
+    cdef double e = vm_exp_f32g(-fabs(z))
     cdef double d = 1.0 + e
     cdef double sp = (e if z < 0.0 else 1.0) / d
     cdef double sn = (1.0 if z < 0.0 else e) / d
     return sp * (1.0 + m * sn)
 
 cdef inline double sigmoid_forward32(double x) noexcept nogil:
-    return sigmoid_forward(x)
+    # (in double: glu multiplies it by a value, and the native-float sigmoid's
+    # ~1.4 ULP plus that product's rounding would exceed 2 ULP)
+    return _sig32(x)
 
 cdef inline double sigmoid_derivative32(double x) noexcept nogil:
-    return sigmoid_derivative(x)
+    return vmf_sigmoid_deriv(<float> x)
 
 cdef inline double log_sigmoid_forward32(double x) noexcept nogil:
-    return log_sigmoid_forward(x)
+    # NaN: the select gives 0 but log1p(exp(NaN)) carries it.
+    return (x if x < 0.0 else 0.0) - vm_log1p(vm_exp_f32g(-fabs(x)))
 
 cdef inline double log_sigmoid_derivative32(double x) noexcept nogil:
-    return log_sigmoid_derivative(x)
+    return vmf_sigmoid(-(<float> x))
 
 cdef inline double tanh_forward32(double x) noexcept nogil:
-    cdef double a = _clamp_hi(fabs(x), 20.0)
-    cdef double em = vm_expm1(-2.0 * a)
-    return copysign(-em / (2.0 + em), x)
+    return vmf_tanh(<float> x)
 
 cdef inline double tanh_derivative32(double x) noexcept nogil:
-    cdef double e = vm_exp(-2.0 * fabs(x))
-    cdef double d = 1.0 + e
-    return (4.0 * e) / (d * d)
+    return vmf_tanh_deriv(<float> x)
 
 cdef inline double silu_forward32(double x) noexcept nogil:
+    # (in double: x * sigma(x) natively in float is ~2.6 ULP)
     # -inf: -800 * 0 = -0.0, not NaN.
     return _clamp_lo(x, -800.0) * _sig32(x)
 
@@ -808,8 +809,11 @@ cdef inline double silu_derivative32(double x) noexcept nogil:
     return _silu_deriv32(_clamp(x, -800.0, 800.0))
 
 cdef inline double swish_forward32(double x, double beta) noexcept nogil:
-    cdef double s = _sig32(beta * x)
-    return copysign(0.0, x) if s == 0.0 else x * s
+    # beta*x < -745: sigma is 0 in double (vm_exp_f32g stops at e^-708, so
+    # test the argument, not s == 0); x*0 would be NaN at x = +-inf.
+    cdef double z = beta * x
+    cdef double s = _sig32(z)
+    return copysign(0.0, x) if z < -745.0 else x * s
 
 cdef inline double swish_derivative32(double x, double beta) noexcept nogil:
     return _silu_deriv32(_clamp(beta * x, -800.0, 800.0))
@@ -817,7 +821,7 @@ cdef inline double swish_derivative32(double x, double beta) noexcept nogil:
 cdef inline double mish_forward32(double x) noexcept nogil:
     # x q/(1 + q), q = e + e^2/2, e = exp(x).
     cdef double xc = _clamp_hi(x, 40.0)
-    cdef double e = vm_exp(xc)
+    cdef double e = vm_exp_f32g(xc)
     cdef double q = e + 0.5 * (e * e)
     cdef double r = _clamp_lo(xc, -800.0) * q / (1.0 + q)
     return x if x > 40.0 else copysign(r, x)
@@ -825,7 +829,7 @@ cdef inline double mish_forward32(double x) noexcept nogil:
 cdef inline double mish_derivative32(double x) noexcept nogil:
     # tanh(sp) + x sech^2(sp) sigma(x).
     cdef double xc = _clamp(x, -800.0, 40.0)
-    cdef double e = vm_exp(xc)
+    cdef double e = vm_exp_f32g(xc)
     cdef double q = e + 0.5 * (e * e)
     cdef double r = 1.0 / (1.0 + q)
     cdef double sig = e / (1.0 + e)
@@ -833,7 +837,7 @@ cdef inline double mish_derivative32(double x) noexcept nogil:
 
 cdef inline double softplus_forward32(double x, double beta, double threshold) noexcept nogil:
     cdef double z = beta * x
-    cdef double lpb = vm_log1p(vm_exp(-fabs(z))) / beta
+    cdef double lpb = vm_log1p(vm_exp_f32g(-fabs(z))) / beta
     cdef double body = x + lpb if z > 0.0 else lpb
     return x if z > threshold else body
 

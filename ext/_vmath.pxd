@@ -134,6 +134,156 @@ cdef extern from *:
     const double FA_VM_MILLS[24]
 
 
+
+# ---------------------------------------------------------------------------
+# float32-grade helpers (for the NAME_forward32/NAME_derivative32 flavours of
+# _formulas.pxd).  Two kinds:
+#
+# * vmf_*: computed natively in float (16 lanes at AVX-512), written in C so
+#   that every constant and intermediate is a float (a Cython literal would be
+#   a double and drag the arithmetic into double).  Only +, -, *, /,
+#   compares/selects and 32-bit integer add/shift on bit patterns: bitwise
+#   identical at every ISA level under -ffp-contract=off.
+#   vmf_exp: Cody-Waite (ln2 split 15 + 24 bits, k*HI exact for |k| < 2^9),
+#   exp(r) = 1 + (r + r^2 P(r)), P the degree-5 Taylor polynomial (truncation
+#   < 0.1 float ULP on |r| <= ln2/2), 2^k in two normal steps (subnormal
+#   results rounded once).  Measured max error ~0.8 float ULP.
+#   vmf_exp_s(x, sh): exp(x) * 2^sh (sh integer-valued, 0 <= sh <= 64),
+#   so that a caller can keep a subnormal exp normal and scale last.
+# * vm_exp_f32g: exp in double at float32 grade (~2e-13 relative): plain
+#   Cody-Waite, a degree-8 Taylor polynomial and one 2^k (argument clamped
+#   to [-708, 709]), no double-double pieces.
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #include <math.h>
+    #define FA_VMF_INLINE static inline __attribute__((always_inline))
+    FA_VMF_INLINE uint32_t fa_vmf_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+    FA_VMF_INLINE float fa_vmf_from_bits(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+    /* 2^k for an integer-valued float k in [-126, 127] */
+    FA_VMF_INLINE float fa_vmf_pow2(float k) {
+        return fa_vmf_from_bits((fa_vmf_bits(k + 0x1.8p23f) + 127u) << 23);
+    }
+    /* exp(x) * 2^sh as hi + lo (lo: the rounding error of 1 + m, scaled;
+       meaningless where the result is subnormal).  x clamped to [-120, 89]:
+       exp(-120) * 2^32 is still far below float32's range after 2^-32. */
+    typedef struct { float h; float l; } fa_vmf2_t;
+    FA_VMF_INLINE fa_vmf2_t fa_vmf_exp2_s(float x, float sh) {
+        float xc = x < -120.0f ? -120.0f : x;            /* NaN falls through */
+        xc = xc > 89.0f ? 89.0f : xc;
+        float k = (xc * 0x1.715476p+0f + 0x1.8p23f) - 0x1.8p23f;
+        float r = (xc - k * 0x1.62e4p-1f) - k * 0x1.7f7d1cp-20f;
+        float p = 0x1.a01a02p-13f;                        /* 1/5040 */
+        p = p * r + 0x1.6c16c2p-10f;                      /* 1/720 */
+        p = p * r + 0x1.111112p-7f;                       /* 1/120 */
+        p = p * r + 0x1.555556p-5f;                       /* 1/24 */
+        p = p * r + 0x1.555556p-3f;                       /* 1/6 */
+        p = p * r + 0.5f;
+        float m = r + (r * r) * p;
+        float h = 1.0f + m;
+        float l = (1.0f - h) + m;                         /* exact (|m| < 1) */
+        float k1 = (k * 0.5f + 0x1.8p23f) - 0x1.8p23f;
+        float s1 = fa_vmf_pow2(k1), s2 = fa_vmf_pow2((k - k1) + sh);
+        fa_vmf2_t e = { (h * s1) * s2, (l * s1) * s2 };
+        return e;
+    }
+    FA_VMF_INLINE float fa_vmf_exp_s(float x, float sh) { return fa_vmf_exp2_s(x, sh).h; }
+    FA_VMF_INLINE float fa_vmf_exp(float x) { return fa_vmf_exp2_s(x, 0.0f).h; }
+
+    /* sigma(x) natively in float.  e = exp(-|x|) = eh + el, d = 1 + eh
+       rounded, c = (1 + e) - d (Fast2Sum plus el); the quotient num/d is
+       corrected to num/(d + c) + [x < 0] el/(d + c) to first order, with
+       1/d taken as 1.5 - d/2 (to 12%: the corrections are < 2^-24
+       relative). */
+    FA_VMF_INLINE float fa_vmf_sigmoid(float x) {
+        fa_vmf2_t e = fa_vmf_exp2_s(-fabsf(x), 0.0f);
+        float d = 1.0f + e.h;
+        float c = ((1.0f - d) + e.h) + e.l;
+        float q = (x < 0.0f ? e.h : 1.0f) / d;
+        return q + ((x < 0.0f ? e.l : 0.0f) - q * c) * (1.5f - 0.5f * d);
+    }
+    /* e/(1+e)^2 for e = exp(a) = eh + el, a <= 0 */
+    FA_VMF_INLINE float fa_vmf_dsig_e(fa_vmf2_t e) {
+        float d = 1.0f + e.h;
+        float c = ((1.0f - d) + e.h) + e.l;
+        float s = e.h / (d * d);
+        float g = 1.5f - 0.5f * d;                        /* ~1/d, to 12% */
+        return s + g * (e.l * g - (2.0f * s) * c);
+    }
+    FA_VMF_INLINE float fa_vmf_sigmoid_deriv(float x) {
+        return fa_vmf_dsig_e(fa_vmf_exp2_s(-fabsf(x), 0.0f));
+    }
+    /* tanh: |x| < 0.625: x + x w P(w), w = x^2 (mpmath chebyfit, degree 5,
+       float coefficients, ~0.07 ULP); else 1 - 2 e/(1+e), e = exp(-2|x|)
+       (<= 0.29, so 1 - 2q does not cancel).  Sign restored last. */
+    FA_VMF_INLINE float fa_vmf_tanh(float x) {
+        float a = fabsf(x);
+        float w = a * a;
+        float p = 0x1.2c83cp-9f;
+        p = p * w - 0x1.116a16p-7f;
+        p = p * w + 0x1.64a976p-6f;
+        p = p * w - 0x1.ba08c4p-5f;
+        p = p * w + 0x1.1110eap-3f;
+        p = p * w - 0x1.555556p-2f;
+        float small = a + a * (w * p);
+        float e = fa_vmf_exp(-2.0f * a);
+        float d = 1.0f + e;
+        float c = (1.0f - d) + e;
+        float q = e / d;
+        q = q - q * (c * (1.5f - 0.5f * d));
+        float big = 1.0f - 2.0f * q;
+        return copysignf(a < 0.625f ? small : big, x);
+    }
+    FA_VMF_INLINE float fa_vmf_tanh_deriv(float x) {
+        return 4.0f * fa_vmf_dsig_e(fa_vmf_exp2_s(-2.0f * fabsf(x), 0.0f));
+    }
+    /* x * sigma(x): exp pre-scaled by 2^32 below -80 (a subnormal e times
+       |x| ~ 100 would magnify e's rounding), scaled back last. */
+    FA_VMF_INLINE float fa_vmf_silu(float x) {
+        float a = -fabsf(x);
+        float tail = a < -80.0f ? 0x1p-32f : 1.0f;
+        float e_s = fa_vmf_exp_s(a, a < -80.0f ? 32.0f : 0.0f);
+        float e = e_s * tail;
+        float d = 1.0f + e;
+        float c = (1.0f - d) + e;
+        float xc = x < -120.0f ? -120.0f : x;            /* -inf: -120 * e */
+        float q = (xc * (x < 0.0f ? e_s : 1.0f)) / d;
+        q = q - q * (c * (1.5f - 0.5f * d));
+        return q * (x < 0.0f ? tail : 1.0f);
+    }
+
+    static const double FA_VM32_LN2 = 0x1.62e42fefa39efp-1;
+    FA_VMF_INLINE double fa_vm_exp_f32g(double x) {
+        double xc = x < -708.0 ? -708.0 : x;
+        xc = xc > 709.0 ? 709.0 : xc;
+        double k = (xc * 0x1.71547652b82fep+0 + 0x1.8p52) - 0x1.8p52;
+        double r = xc - k * FA_VM32_LN2;
+        double p = 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        double m = r + (r * r) * p;
+        uint64_t b; double t = k + 0x1.8p52; memcpy(&b, &t, 8);
+        b = (b + 1023u) << 52;
+        double s; memcpy(&s, &b, 8);
+        return (1.0 + m) * s;
+    }
+    """
+    float vmf_exp "fa_vmf_exp"(float x) nogil
+    float vmf_exp_s "fa_vmf_exp_s"(float x, float sh) nogil
+    float vmf_sigmoid "fa_vmf_sigmoid"(float x) nogil
+    float vmf_sigmoid_deriv "fa_vmf_sigmoid_deriv"(float x) nogil
+    float vmf_dsig_e "fa_vmf_dsig_e"(float e) nogil
+    float vmf_tanh "fa_vmf_tanh"(float x) nogil
+    float vmf_tanh_deriv "fa_vmf_tanh_deriv"(float x) nogil
+    float vmf_silu "fa_vmf_silu"(float x) nogil
+    double vm_exp_f32g "fa_vm_exp_f32g"(double x) nogil
+
+
 ctypedef struct vm_exp_core_t:
     # exp(xh + xl) = (hi + lo) * s1 * s2, hi + lo in [0.7, 1.42], s1, s2
     # normal powers of two; k = log2(s1*s2) = kd, and k1 = log2(s1);
