@@ -200,8 +200,18 @@ cdef object finish(object results, tuple arguments, object out):
 
 # ---------------------------------------------------------------- threads
 
+cdef extern from "_fork.h":
+    int fastact_thread_count() noexcept nogil
+    int fastact_reported_threads() noexcept nogil
+
+
 cdef inline int thread_count() noexcept nogil:
-    return omp_get_max_threads()
+    # omp_get_max_threads(), except 1 in a process forked from one that had
+    # used fastact's threads: GNU OpenMP's pool does not survive fork and the
+    # child's next parallel region would hang, so such a child runs serially
+    # (same bits). _fork.h detects the fork with a pthread_atfork child
+    # handler; the check is one read of a static int.
+    return fastact_thread_count()
 
 
 cdef struct Job:
@@ -398,9 +408,11 @@ cdef inline void check_finite_nonzero(double value, str name) except *:
 
 
 cdef int normalize_axis(object axis, int ndim, str name="axis") except -1:
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {type(axis).__name__}")
     try:
         ax = axis.__index__()
-    except AttributeError:
+    except (AttributeError, TypeError):
         raise TypeError(f"{name} must be an integer, got {type(axis).__name__}") from None
     if not -ndim <= ax < ndim:
         raise ValueError(f"{name}={axis} is out of range for an array of {ndim} "
@@ -411,7 +423,14 @@ cdef int normalize_axis(object axis, int ndim, str name="axis") except -1:
 # ---------------------------------------------------------------- configuration
 
 def set_num_threads(n):
-    """Set the number of OpenMP threads fastact uses from the calling thread."""
+    """Set the number of OpenMP threads fastact uses from the calling thread.
+
+    In a process forked (os.fork, multiprocessing's 'fork' start method) from
+    one that had already run fastact on more than one thread, fastact stays
+    serial whatever is set here: GNU OpenMP's threads do not survive fork, and
+    a parallel region there would hang. Use the 'spawn' or 'forkserver' start
+    method for multi-threaded workers.
+    """
     if isinstance(n, bool) or not hasattr(n, "__index__"):
         raise TypeError(f"n must be an integer, got {type(n).__name__}")
     if n < 1:
@@ -420,8 +439,14 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """The number of threads a large call would use (1 without OpenMP)."""
-    return omp_get_max_threads()
+    """The number of threads a large call would use.
+
+    1 without OpenMP, and 1 in a process forked from one that had already run
+    fastact on more than one thread (see set_num_threads); otherwise OpenMP's
+    count for the calling thread (OMP_NUM_THREADS, set_num_threads,
+    threadpoolctl).
+    """
+    return fastact_reported_threads()
 
 
 HAVE_OPENMP = bool(FASTACT_HAVE_OPENMP)
