@@ -171,7 +171,9 @@ def prelu_backward(grad_output, x, weight, *, axis=1, out=None):
 
 
 cdef object _rrelu_slope(object x, object lower_argument, object upper_argument,
-                         bint training, object generator):
+                         object training, object generator):
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"training must be a bool, got {type(training).__name__}")
     cdef double lower = real_parameter(lower_argument, "lower")
     cdef double upper = real_parameter(upper_argument, "upper")
     check_finite(lower, "lower")
@@ -186,7 +188,7 @@ cdef object _rrelu_slope(object x, object lower_argument, object upper_argument,
     return draws.astype(xa.dtype, copy=False)
 
 
-def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, bint training=False,
+def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, training=False,
           generator=None, out=None):
     """Randomized leaky ReLU: x if x >= 0 else a * x.
 
@@ -201,14 +203,14 @@ def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, bint training=False,
 
 
 def rrelu_derivative(x, *, lower=1.0 / 8, upper=1.0 / 3,
-                     bint training=False, generator=None, out=None):
+                     training=False, generator=None, out=None):
     """Derivative of rrelu: 1 if x > 0 else a (slopes drawn as by rrelu)."""
     return _run_slopes(DERIVATIVE, None, x,
                        _rrelu_slope(x, lower, upper, training, generator), out)
 
 
 def rrelu_backward(grad_output, x, *, lower=1.0 / 8, upper=1.0 / 3,
-                   bint training=False, generator=None, out=None):
+                   training=False, generator=None, out=None):
     """grad_output * rrelu_derivative(x) (slopes drawn as by rrelu)."""
     return _run_slopes(BACKWARD, grad_output, x,
                        _rrelu_slope(x, lower, upper, training, generator), out)
