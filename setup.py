@@ -17,6 +17,7 @@ modules are cythonized and compiled at once (default: the number of CPUs).
 import os
 import platform
 import runpy
+import shlex
 import shutil
 import sys
 import tempfile
@@ -109,24 +110,47 @@ def _new_compiler():
     return compiler
 
 
-def compiler_accepts_openmp():
-    """Compile and link a tiny OpenMP program with the compiler setuptools uses."""
+def compiler_type():
+    """'unix' (gcc, clang, Apple clang) or 'msvc' (Windows), as setuptools sees it."""
+    return _new_compiler().compiler_type
+
+
+# OpenMP compile and link flags to try, in order, per compiler type.
+# Apple clang has no -fopenmp driver flag: it takes -Xpreprocessor -fopenmp
+# and a libomp from elsewhere (e.g. `brew install libomp`, its include and
+# lib folders passed in CPPFLAGS / LDFLAGS); delocate bundles it in the wheel.
+# MSVC's OpenMP runtime (vcomp) is linked by /openmp itself.
+OPENMP_FLAGS = {
+    "unix": [(["-fopenmp"], ["-fopenmp"])]
+            + ([(["-Xpreprocessor", "-fopenmp"], ["-lomp"])] if sys.platform == "darwin" else []),
+    "msvc": [(["/openmp"], [])],
+}
+
+
+def openmp_flags():
+    """(compile args, link args) that build and link a tiny OpenMP program, or None."""
     compiler = _new_compiler()
-    tmp = Path(tempfile.mkdtemp())
-    try:
-        source = tmp / "probe.c"
-        source.write_text("#include <omp.h>\nint main(void) {\n"
-                          "#pragma omp parallel\n{ (void)omp_get_thread_num(); }\n"
-                          "return 0; }\n")
-        objects = compiler.compile([str(source)], output_dir=str(tmp),
-                                   extra_postargs=["-fopenmp"])
-        compiler.link_executable(objects, "probe", output_dir=str(tmp),
-                                 extra_postargs=["-fopenmp"])
-        return True
-    except Exception:
-        return False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    candidates = OPENMP_FLAGS.get(compiler.compiler_type, OPENMP_FLAGS["unix"])
+    for compile_args, link_args in candidates:
+        tmp = Path(tempfile.mkdtemp())
+        try:
+            source = tmp / "probe.c"
+            source.write_text("#include <omp.h>\nint main(void) {\n"
+                              "#pragma omp parallel\n{ (void)omp_get_thread_num(); }\n"
+                              "return 0; }\n")
+            objects = compiler.compile([str(source)], output_dir=str(tmp),
+                                       extra_postargs=compile_args)
+            # setuptools links executables without LDFLAGS (extensions get
+            # them): on macOS they carry libomp's -L, so the probe adds them.
+            ldflags = shlex.split(os.environ.get("LDFLAGS", "")) if sys.platform == "darwin" else []
+            compiler.link_executable(objects, "probe", output_dir=str(tmp),
+                                     extra_postargs=link_args + ldflags)
+            return compile_args, link_args
+        except Exception:
+            continue
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return None
 
 
 def compiler_accepts_flags(flags, source):
@@ -184,26 +208,36 @@ def build_jobs():
     return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
+# MSVC (Windows) takes neither gcc's flags nor __attribute__: /O2 with the
+# default /fp:precise (no -ffast-math semantics, no contraction), and a header
+# forced in first (/FI, written by build_ext) that defines __attribute__(x)
+# away. Only the baseline kernels are built there (compiler_accepts_flags).
+MSVC_MATH_FLAGS = ["/O2", "/fp:precise"]
+MSVC_COMPAT_HEADER = "fastact_msvc_compat.h"
+
+
 def extensions(levels):
-    use_openmp = not env_flag("FASTACT_NO_OPENMP") and compiler_accepts_openmp()
-    print(f"fastact: building {'with' if use_openmp else 'without'} OpenMP",
-          file=sys.stderr)
+    msvc = compiler_type() == "msvc"
+    flags = None if env_flag("FASTACT_NO_OPENMP") else openmp_flags()
+    print(f"fastact: building {'with' if flags else 'without'} OpenMP"
+          + (f" ({' '.join(flags[0] + flags[1])})" if flags else ""), file=sys.stderr)
     print(f"fastact: building kernels for SIMD levels: {', '.join(levels)}", file=sys.stderr)
-    openmp = ["-fopenmp"] if use_openmp else []
+    openmp, openmp_link = flags if flags else ([], [])
+    math_flags = MSVC_MATH_FLAGS if msvc else MATH_FLAGS
     common = dict(
         include_dirs=[str(EXT), numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     # No debug info unless FASTACT_DEBUG is set: Python's CFLAGS carry -g,
     # which makes these -O3 builds ~40% slower and the modules ~8x bigger.
-    debug = [] if env_flag("FASTACT_DEBUG") else ["-g0"]
+    debug = [] if env_flag("FASTACT_DEBUG") or msvc else ["-g0"]
     # The slowest to compile first, so parallel builds finish together.
     api = Extension("fastact._api", ["ext/_api.pyx"],
-                    extra_compile_args=MATH_FLAGS + debug + openmp, extra_link_args=openmp,
-                    **common)
+                    extra_compile_args=math_flags + debug + openmp,
+                    extra_link_args=openmp_link, **common)
     kernels = [
         Extension(f"fastact._kernels_{level}", [f"ext/_kernels_{level}.pyx"],
-                  extra_compile_args=MATH_FLAGS + debug + SIMD_LEVELS[level], **common)
+                  extra_compile_args=math_flags + debug + SIMD_LEVELS[level], **common)
         for level in reversed(levels)
     ]
     return [api] + kernels
@@ -216,6 +250,16 @@ class build_ext(_build_ext):
         super().finalize_options()
         if not self.parallel:
             self.parallel = build_jobs()
+
+    def build_extensions(self):
+        if self.compiler.compiler_type == "msvc":
+            header = Path(self.build_temp) / MSVC_COMPAT_HEADER
+            header.parent.mkdir(parents=True, exist_ok=True)
+            header.write_text("/* fastact on MSVC: the sources' gcc attributes mean nothing */\n"
+                              "#ifndef __GNUC__\n#define __attribute__(x)\n#endif\n")
+            for ext in self.extensions:
+                ext.extra_compile_args = [f"/FI{header.resolve()}"] + list(ext.extra_compile_args)
+        super().build_extensions()
 
 
 def cythonized_extensions():
