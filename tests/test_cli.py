@@ -58,14 +58,17 @@ def test_info():
 
 
 def test_help():
-    for args in (("--help",), ("bench", "--help"), ("info", "--help")):
+    for args in (("--help",), ("bench", "--help"), ("info", "--help"), ("plot", "--help")):
         result = run_cli(*args)
         assert result.returncode == 0, result.stderr
         assert "usage:" in result.stdout
     result = run_cli("bench", "--help")
     for option in ("--quick", "--size", "--sizes", "--dtype", "--threads", "--function",
-                   "--plot", "--no-torch"):
+                   "--plot", "--no-torch", "--progress", "--no-progress"):
         assert option in result.stdout
+    result = run_cli("--help")
+    for command in ("info", "bench", "plot"):
+        assert command in result.stdout
 
 
 def test_bad_arguments_fail_cleanly():
@@ -183,6 +186,128 @@ def test_bench_plot_without_matplotlib(tmp_path, monkeypatch, capsys):
     assert code == 2
     assert "pip install matplotlib" in capsys.readouterr().err
     assert not path.exists()
+
+
+# --------------------------------------------------------------------------
+# fastact plot, and bench's progress bar
+# --------------------------------------------------------------------------
+
+
+def test_plottable_is_every_elementwise_activation():
+    from fastact import _plot
+
+    names = _plot.plottable()
+    assert names == [n for n, info in fa.REGISTRY.items()
+                     if info.kind in ("elementwise", "parametric")]
+    assert {"relu", "gelu", "sigmoid", "tanh", "silu", "mish", "hardswish", "prelu",
+            "rrelu"} <= set(names)
+    assert not {"softmax", "log_softmax", "glu", "swiglu", "geglu"} & set(names)
+
+
+@pytest.mark.parametrize("name", [n for n, info in fa.REGISTRY.items()
+                                  if info.kind in ("elementwise", "parametric")])
+def test_plotted_curves_are_the_functions(name):
+    """The curves drawn are f and f' at the defaults (checked against fastact.reference)."""
+    from fastact import _plot
+
+    x = np.linspace(-6, 6, 241)
+    y, dy = _plot.curves(name, x)
+    ref = fa.REGISTRY[name].reference
+    if name == "prelu":
+        w = np.array([_plot.PRELU_WEIGHT])
+        want_y, want_dy = ref.forward(x[:, None], w).ravel(), ref.derivative(x[:, None], w).ravel()
+    else:
+        want_y, want_dy = ref.forward(x), ref.derivative(x)
+    assert y.shape == dy.shape == x.shape
+    np.testing.assert_allclose(y, want_y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dy, want_dy, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib is not installed")
+def test_plot_writes_png(tmp_path, capsys):
+    path = tmp_path / "activations.png"
+    code = main(["plot", str(path)])
+    assert code == 0
+    assert f"written to {path}" in capsys.readouterr().out
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 50_000
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    # a 4-column grid of 16 panels at 100 dpi: about 1320 x 1130 pixels
+    assert image.ndim == 3 and image.shape[0] > 800 and image.shape[1] > 1000
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib is not installed")
+def test_plot_subprocess_with_functions(tmp_path):
+    path = tmp_path / "two.png"
+    result = run_cli("plot", str(path), "--function", "gelu", "--function", "relu",
+                     "--dpi", "60")
+    assert result.returncode == 0, result.stderr
+    assert "2 activations" in result.stdout
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 5_000
+
+
+def test_plot_without_matplotlib(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)     # import fails
+    path = tmp_path / "activations.png"
+    code = main(["plot", str(path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "needs matplotlib" in err and "pip install 'fastact[plot]'" in err
+    assert not path.exists()
+
+
+def test_plot_bad_arguments(tmp_path):
+    result = run_cli("plot")
+    assert result.returncode == 2 and "OUT.png" in result.stderr
+    result = run_cli("plot", str(tmp_path / "x.png"), "--function", "softmax")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_progress_bar_draws_in_place():
+    import io
+
+    from fastact.__main__ import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(4, label="bench", width=8, stream=stream)
+    for i in range(4):
+        bar.update(f"case {i}")
+    bar.close()
+    text = stream.getvalue()
+    frames = text.split("\r")[1:]
+    assert "\n" not in "".join(frames[:-1]) and text.endswith("\n")
+    assert frames[0].startswith("bench   0% [--------] 0/4")
+    assert "2/4" in frames[2] and "[####----]" in frames[2] and "case 1" in frames[2]
+    assert frames[-1].startswith("bench 100% [########] 4/4 in ")
+
+
+def test_bench_progress_bar(capsys):
+    args = ["bench", "--size", "1024", "--function", "relu", "--function", "tanh",
+            "--dtype", "float32", "--threads", "1", "--repeats", "1", "--no-torch"]
+    assert main(args + ["--progress"]) == 0
+    captured = capsys.readouterr()
+    # 2 functions x 3 modes x 1 dtype x 1 size x 1 thread count
+    assert "\rbench 100% [########################] 6/6" in captured.err
+    assert "3/6" in captured.err and "tanh backward float32 1024" in captured.err
+    assert captured.err.endswith("\n")
+    assert "| relu | forward | float32 | 1024 | 1 |" in captured.out
+    assert "[###" not in captured.out                   # the bar never goes to stdout
+    # stderr is not a terminal under capsys: no bar by default, nor with --no-progress
+    for extra in ([], ["--no-progress"]):
+        assert main(args + extra) == 0
+        assert "6/6" not in capsys.readouterr().err
+
+
+def test_bench_progress_and_verbose(capsys):
+    assert main(["bench", "--size", "512", "--function", "relu", "--mode", "forward",
+                 "--dtype", "float64", "--threads", "1", "--repeats", "1", "--no-torch",
+                 "--progress", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert "relu forward float64 512 1 thr: vs NumPy" in err and "1/1" in err
 
 
 def test_bench_dir_not_collected_by_main_suite():

@@ -2,6 +2,7 @@
 
     fastact info                      version, SIMD level, OpenMP, threads, platform
     fastact bench [--quick] [...]     time every activation against NumPy and PyTorch
+    fastact plot OUT.png [...]        draw every elementwise activation and its derivative
 """
 import argparse
 import sys
@@ -51,26 +52,111 @@ def _cmd_bench(args):
             print(f"fastact bench: error: {error}", file=sys.stderr)
             return 2
 
+    if threads is None:
+        threads = [all_threads]
+    show_bar = args.progress if args.progress is not None else _stderr_is_tty()
+    bar = ProgressBar(len(functions) * len(modes) * len(dtypes) * len(sizes) * len(threads),
+                      label="bench") if show_bar else None
+
     def progress(row):
         if args.verbose:
             parts = [f"vs NumPy {_bench.format_ratio(row.ratio)}"]
             if row.torch_s is not None:
                 parts.append(f"vs PyTorch {_bench.format_ratio(row.torch_ratio)}")
+            if bar is not None:
+                bar.clear()
             print(f"  {row.function} {row.mode} {row.dtype} {row.size} "
                   f"{row.threads} thr: " + ", ".join(parts), file=sys.stderr, flush=True)
+        if bar is not None:
+            bar.update(f"{row.function} {row.mode} {row.dtype} {row.size}")
 
     start = time.perf_counter()
-    if threads is None:
-        threads = [all_threads]
     header = _bench.machine_header(threads)
-    rows = _bench.run(functions, sizes, dtypes, repeats, modes, target, progress,
-                      threads=threads, libraries=libraries)
+    try:
+        rows = _bench.run(functions, sizes, dtypes, repeats, modes, target, progress,
+                          threads=threads, libraries=libraries)
+    finally:
+        if bar is not None:
+            bar.close()
     print(_bench.format_markdown(rows, header=header))
     if args.plot:
         _bench.plot(rows, args.plot)
         print(f"\nchart written to {args.plot}")
     print(f"\n(benchmark took {time.perf_counter() - start:.1f} s)")
     return 0
+
+
+def _cmd_plot(args):
+    from fastact import _plot
+
+    try:
+        _plot.pyplot()                  # a clear message before any work
+    except RuntimeError as error:
+        print(f"fastact plot: error: {error}", file=sys.stderr)
+        return 2
+    _plot.plot_activations(args.out, names=args.function, dpi=args.dpi)
+    names = args.function or _plot.plottable()
+    print(f"{len(dict.fromkeys(names))} activations and their derivatives on [-6, 6] "
+          f"written to {args.out}")
+    return 0
+
+
+def _stderr_is_tty():
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr: ``label  42% [#####-----] 53/126 ETA 0:31 what``.
+
+    Redrawn in place with a carriage return; close() ends the line.
+    """
+
+    def __init__(self, total, label="", width=24, stream=None):
+        self.total = max(int(total), 1)
+        self.label = label
+        self.width = width
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0
+        self.start = time.perf_counter()
+        self._last_len = 0
+        self._draw("")
+
+    def _draw(self, what):
+        frac = min(self.done / self.total, 1.0)
+        filled = round(frac * self.width)
+        bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        if self.done >= self.total:
+            eta = f"in {elapsed:.1f} s"
+        elif self.done:
+            remaining = elapsed / self.done * (self.total - self.done)
+            eta = f"ETA {int(remaining) // 60}:{int(remaining) % 60:02d}"
+        else:
+            eta = "ETA -:--"
+        text = f"{self.label} {frac:4.0%} [{bar}] {self.done}/{self.total} {eta} {what}".rstrip()
+        text = text[:110]
+        pad = " " * max(self._last_len - len(text), 0)
+        self.stream.write("\r" + text + pad)
+        self.stream.flush()
+        self._last_len = len(text)
+
+    def update(self, what="", step=1):
+        self.done += step
+        self._draw(what)
+
+    def clear(self):
+        """Blank the line (before printing something else to the stream)."""
+        self.stream.write("\r" + " " * self._last_len + "\r")
+        self.stream.flush()
+        self._last_len = 0
+
+    def close(self):
+        self._draw("")
+        self.stream.write("\n")
+        self.stream.flush()
 
 
 def _positive_int(text):
@@ -157,7 +243,31 @@ def build_parser():
                             "(needs matplotlib: pip install 'fastact[plot]')")
     bench.add_argument("-v", "--verbose", action="store_true",
                        help="print each result to stderr as it is measured")
+    bar = bench.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="show a progress bar on stderr (default: when stderr is a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never show the progress bar")
     bench.set_defaults(handler=_cmd_bench)
+
+    from fastact._plot import plottable
+
+    names = plottable()
+    plot = sub.add_parser(
+        "plot",
+        help="draw every elementwise activation and its derivative into one PNG",
+        description="Draw f(x) and f'(x) of every elementwise activation in "
+                    "fastact.REGISTRY over [-6, 6], one small panel each, at the default "
+                    "parameters, into one PNG (needs matplotlib: "
+                    "pip install 'fastact[plot]').",
+    )
+    plot.add_argument("out", metavar="OUT.png", help="the PNG file to write")
+    plot.add_argument("--function", choices=names, action="append", metavar="NAME",
+                      help="activation to draw (repeatable; default all: "
+                           + ", ".join(names) + ")")
+    plot.add_argument("--dpi", type=_positive_int, default=100,
+                      help="resolution of the PNG (default 100)")
+    plot.set_defaults(handler=_cmd_plot)
     return parser
 
 
