@@ -18,6 +18,8 @@ cdef tuple _glu_halves(object x, object axis):
 
 def glu(x, axis=-1, *, out=None):
     """Gated linear unit: a * sigmoid(b), where a, b are the halves of x along axis."""
+    if not cnp.PyArray_Check(x) and _lazy(x):
+        return _dask("glu", glu, (x,), dict(axis=axis, out=out))
     cdef double params[1]
     xa, ax, value, gate = _glu_halves(x, axis)
     return apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_forward, 2, 1, gate,
@@ -45,6 +47,9 @@ def glu_backward(grad_output, x, axis=-1, *, out=None):
 
     grad_output has the shape of glu's result (x halved along axis).
     """
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(x))
+            and (_lazy(grad_output) or _lazy(x))):
+        return _dask("glu_backward", glu_backward, (grad_output, x), dict(axis=axis, out=out))
     cdef cnp.ndarray g = as_float_array(grad_output, "grad_output")
     xa, ax, value, gate = _glu_halves(x, axis)
     if not same_shape(g, value):
@@ -55,6 +60,8 @@ def glu_backward(grad_output, x, axis=-1, *, out=None):
 
 def glu_derivative(x, axis=-1, *, out=None):
     """Partial derivatives of glu, laid out as x: [sigmoid(b), a * sigmoid'(b)]."""
+    if not cnp.PyArray_Check(x) and _lazy(x):
+        return _dask("glu", glu_derivative, (x,), dict(axis=axis, out=out))
     return _glu_backward(1.0, x, axis, out)
 
 
@@ -73,29 +80,49 @@ cdef object _gated_backward(Py_ssize_t kernel, object grad_output, object gate,
 
 def swiglu(gate, up, *, out=None):
     """SwiGLU: silu(gate) * up."""
+    if (not (cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
+            and (_lazy(gate) or _lazy(up))):
+        return _dask("elementwise", swiglu, (gate, up), dict(out=out))
     return _gated(K_SILU, gate, up, out)
 
 
 def swiglu_derivative(gate, up, *, out=None):
     """Partial derivatives of swiglu: (silu'(gate) * up, silu(gate))."""
+    if (not (cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
+            and (_lazy(gate) or _lazy(up))):
+        return _dask("elementwise", swiglu_derivative, (gate, up), dict(out=out), 2)
     return _gated_backward(K_SILU, 1.0, gate, up, out)
 
 
 def swiglu_backward(grad_output, gate, up, *, out=None):
     """Gradients of swiglu: (grad_gate, grad_up). out, if given, is a pair of arrays."""
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
+            and (_lazy(grad_output) or _lazy(gate) or _lazy(up))):
+        return _dask("elementwise", swiglu_backward, (grad_output, gate, up), dict(out=out), 2)
     return _gated_backward(K_SILU, grad_output, gate, up, out)
 
 
 def geglu(gate, up, *, approximate="none", out=None):
     """GeGLU: gelu(gate, approximate) * up."""
+    if (not (cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
+            and (_lazy(gate) or _lazy(up))):
+        return _dask("elementwise", geglu, (gate, up), dict(approximate=approximate, out=out))
     return _gated(_choose_gelu(approximate), gate, up, out)
 
 
 def geglu_derivative(gate, up, *, approximate="none", out=None):
     """Partial derivatives of geglu: (gelu'(gate) * up, gelu(gate))."""
+    if (not (cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
+            and (_lazy(gate) or _lazy(up))):
+        return _dask("elementwise", geglu_derivative, (gate, up),
+                     dict(approximate=approximate, out=out), 2)
     return _gated_backward(_choose_gelu(approximate), 1.0, gate, up, out)
 
 
 def geglu_backward(grad_output, gate, up, *, approximate="none", out=None):
     """Gradients of geglu: (grad_gate, grad_up). out, if given, is a pair of arrays."""
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
+            and (_lazy(grad_output) or _lazy(gate) or _lazy(up))):
+        return _dask("elementwise", geglu_backward, (grad_output, gate, up),
+                     dict(approximate=approximate, out=out), 2)
     return _gated_backward(_choose_gelu(approximate), grad_output, gate, up, out)

@@ -128,21 +128,35 @@ def softmax(x, axis=-1, *, temperature=1.0, masked_rows="nan", out=None):
     A row of all -inf (fully masked) gives NaN, as in PyTorch and SciPy, or
     zeros with masked_rows='zero'. A +inf in a row gives NaN, as in PyTorch.
     """
+    if not cnp.PyArray_Check(x) and _lazy(x):
+        return _dask("rowwise", softmax, (x,), dict(axis=axis, temperature=temperature,
+                                                    masked_rows=masked_rows, out=out))
     return _rowwise(SOFTMAX, x, None, axis, temperature, _zero_masked(masked_rows), out)
 
 
 def log_softmax(x, axis=-1, *, temperature=1.0, out=None):
     """log(softmax(x / temperature)) along axis, without forming the softmax."""
+    if not cnp.PyArray_Check(x) and _lazy(x):
+        return _dask("rowwise", log_softmax, (x,), dict(axis=axis, temperature=temperature,
+                                                        out=out))
     return _rowwise(LOG_SOFTMAX, x, None, axis, temperature, False, out)
 
 
 def softmax_backward(grad_output, y, axis=-1, *, temperature=1.0, out=None):
     """Gradient of softmax from its OUTPUT y: y * (g - sum(g * y)) / temperature."""
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(y))
+            and (_lazy(grad_output) or _lazy(y))):
+        return _dask("rowwise", softmax_backward, (grad_output, y),
+                     dict(axis=axis, temperature=temperature, out=out))
     return _rowwise(SOFTMAX_BACKWARD, grad_output, y, axis, temperature, False, out)
 
 
 def log_softmax_backward(grad_output, y, axis=-1, *, temperature=1.0, out=None):
     """Gradient of log_softmax from its OUTPUT y: (g - exp(y) * sum(g)) / temperature."""
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(y))
+            and (_lazy(grad_output) or _lazy(y))):
+        return _dask("rowwise", log_softmax_backward, (grad_output, y),
+                     dict(axis=axis, temperature=temperature, out=out))
     return _rowwise(LOG_SOFTMAX_BACKWARD, grad_output, y, axis, temperature, False,
                     out)
 
@@ -199,6 +213,8 @@ def softmax_jacobian(y, axis=-1, *, temperature=1.0):
     The result has shape (..., n, n): y's dimensions other than axis, in order,
     then the row length twice.
     """
+    if not cnp.PyArray_Check(y) and _lazy(y):
+        return _dask("jacobian", softmax_jacobian, (y,), dict(axis=axis, temperature=temperature))
     return _jacobian(y, axis, temperature, False)
 
 
@@ -207,4 +223,7 @@ def log_softmax_jacobian(y, axis=-1, *, temperature=1.0):
 
     Shape (..., n, n) as for softmax_jacobian.
     """
+    if not cnp.PyArray_Check(y) and _lazy(y):
+        return _dask("jacobian", log_softmax_jacobian, (y,),
+                     dict(axis=axis, temperature=temperature))
     return _jacobian(y, axis, temperature, True)

@@ -157,16 +157,25 @@ def prelu(x, weight, *, axis=1, out=None):
     x.shape[axis] elements, one per channel, as torch.nn.functional.prelu with
     channels on axis 1. The result has x's dtype.
     """
+    if (not (cnp.PyArray_Check(x) and cnp.PyArray_Check(weight))
+            and (_lazy(x) or _lazy(weight))):
+        return _dask("prelu", prelu, (x, weight), dict(axis=axis, out=out))
     return _prelu(FORWARD, None, x, weight, axis, out)
 
 
 def prelu_derivative(x, weight, *, axis=1, out=None):
     """Derivative of prelu with respect to x: 1 if x > 0 else weight[c]."""
+    if (not (cnp.PyArray_Check(x) and cnp.PyArray_Check(weight))
+            and (_lazy(x) or _lazy(weight))):
+        return _dask("prelu", prelu_derivative, (x, weight), dict(axis=axis, out=out))
     return _prelu(DERIVATIVE, None, x, weight, axis, out)
 
 
 def prelu_backward(grad_output, x, weight, *, axis=1, out=None):
     """Gradient of prelu with respect to x: grad_output * prelu_derivative(x, weight)."""
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(x) and cnp.PyArray_Check(weight))
+            and (_lazy(grad_output) or _lazy(x) or _lazy(weight))):
+        return _dask("prelu", prelu_backward, (grad_output, x, weight), dict(axis=axis, out=out))
     return _prelu(BACKWARD, grad_output, x, weight, axis, out)
 
 
@@ -198,6 +207,9 @@ def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, training=False,
     rrelu_derivative and rrelu_backward draw the same way, so passing the same
     seed (or a Generator in the same state) to all three uses the same slopes.
     """
+    if not cnp.PyArray_Check(x) and _lazy(x):
+        return _dask("rrelu", rrelu, (x,), dict(lower=lower, upper=upper, training=training,
+                                                generator=generator, out=out))
     return _run_slopes(FORWARD, None, x,
                        _rrelu_slope(x, lower, upper, training, generator), out)
 
@@ -205,6 +217,9 @@ def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, training=False,
 def rrelu_derivative(x, *, lower=1.0 / 8, upper=1.0 / 3,
                      training=False, generator=None, out=None):
     """Derivative of rrelu: 1 if x > 0 else a (slopes drawn as by rrelu)."""
+    if not cnp.PyArray_Check(x) and _lazy(x):
+        return _dask("rrelu", rrelu_derivative, (x,), dict(
+            lower=lower, upper=upper, training=training, generator=generator, out=out))
     return _run_slopes(DERIVATIVE, None, x,
                        _rrelu_slope(x, lower, upper, training, generator), out)
 
@@ -212,5 +227,9 @@ def rrelu_derivative(x, *, lower=1.0 / 8, upper=1.0 / 3,
 def rrelu_backward(grad_output, x, *, lower=1.0 / 8, upper=1.0 / 3,
                    training=False, generator=None, out=None):
     """grad_output * rrelu_derivative(x) (slopes drawn as by rrelu)."""
+    if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(x))
+            and (_lazy(grad_output) or _lazy(x))):
+        return _dask("rrelu", rrelu_backward, (grad_output, x), dict(
+            lower=lower, upper=upper, training=training, generator=generator, out=out))
     return _run_slopes(BACKWARD, grad_output, x,
                        _rrelu_slope(x, lower, upper, training, generator), out)

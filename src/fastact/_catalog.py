@@ -13,7 +13,7 @@ A :class:`Choice` parameter selects one of several kernels by a string, as
 ``gelu(approximate='tanh')`` does.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 
 class Param(NamedTuple):
@@ -33,7 +33,7 @@ class Activation(NamedTuple):
     params: tuple = ()
     formula: str = ""
     derivative: str = ""
-    choice: Choice = None
+    choice: Optional[Choice] = None
     # Memory-bound (a compare and a multiply per element): split over threads
     # in larger spans than the kernels that evaluate exp, erfc or tanh.
     cheap: bool = False
