@@ -573,15 +573,19 @@ cdef inline double silu_derivative(double x) noexcept nogil:
 
 # swish: x * sigmoid(beta*x), beta*x carried with its rounding error
 
+# beta == 0 is x/2 with derivative 1/2, selected outright: beta*x would be
+# 0*inf = NaN at x = +-inf.
+
 cdef inline double swish_forward(double x, double beta) noexcept nogil:
     cdef dd_t z = dd_two_prod(beta, x)
-    return _x_sigmoid_dd(x, z.hi, z.lo)
+    return 0.5 * x if beta == 0.0 else _x_sigmoid_dd(x, z.hi, z.lo)
 
 cdef inline double swish_derivative(double x, double beta) noexcept nogil:
     # d/dx x*sigma(bx) = sigma(z)(1 + z*sigma(-z)), z = bx: silu'(z).
     cdef dd_t z = dd_two_prod(beta, x)
     cdef double zh = _clamp(z.hi, -800.0, 800.0)
-    return _silu_deriv_dd(zh, z.lo if zh == z.hi else 0.0)
+    cdef double d = _silu_deriv_dd(zh, z.lo if zh == z.hi else 0.0)
+    return (x if x != x else 0.5) if beta == 0.0 else d
 
 
 # mish: x * tanh(softplus(x))
@@ -813,10 +817,12 @@ cdef inline double swish_forward32(double x, double beta) noexcept nogil:
     # test the argument, not s == 0); x*0 would be NaN at x = +-inf.
     cdef double z = beta * x
     cdef double s = _sig32(z)
-    return copysign(0.0, x) if z < -745.0 else x * s
+    cdef double r = copysign(0.0, x) if z < -745.0 else x * s
+    return 0.5 * x if beta == 0.0 else r
 
 cdef inline double swish_derivative32(double x, double beta) noexcept nogil:
-    return _silu_deriv32(_clamp(beta * x, -800.0, 800.0))
+    cdef double d = _silu_deriv32(_clamp(beta * x, -800.0, 800.0))
+    return (x if x != x else 0.5) if beta == 0.0 else d
 
 cdef inline double mish_forward32(double x) noexcept nogil:
     # x q/(1 + q), q = e + e^2/2, e = exp(x).

@@ -179,8 +179,8 @@ def prelu_backward(grad_output, x, weight, *, axis=1, out=None):
     return _prelu(BACKWARD, grad_output, x, weight, axis, out)
 
 
-cdef object _rrelu_slope(object x, object lower_argument, object upper_argument,
-                         object training, object generator):
+cdef object _rrelu_slope(object grad_output, object x, object lower_argument,
+                         object upper_argument, object training, object generator):
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"training must be a bool, got {type(training).__name__}")
     cdef double lower = real_parameter(lower_argument, "lower")
@@ -194,7 +194,13 @@ cdef object _rrelu_slope(object x, object lower_argument, object upper_argument,
         return (lower + upper) / 2
     cdef cnp.ndarray xa = as_float_array(x, "x")
     draws = np.random.default_rng(generator).uniform(lower, upper, size=(<object> xa).shape)
-    return draws.astype(xa.dtype, copy=False)
+    # In the dtype of the result (a float64 grad_output makes a float32 x's
+    # backward float64): slopes rounded to float32 there would be wrong.
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    if grad_output is not None:
+        typenum = result_type((grad_output, x),
+                              (as_float_array(grad_output, "grad_output"), xa))
+    return draws.astype(cnp.PyArray_DescrFromType(typenum), copy=False)
 
 
 def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, training=False,
@@ -211,7 +217,7 @@ def rrelu(x, *, lower=1.0 / 8, upper=1.0 / 3, training=False,
         return _dask("rrelu", rrelu, (x,), dict(lower=lower, upper=upper, training=training,
                                                 generator=generator, out=out))
     return _run_slopes(FORWARD, None, x,
-                       _rrelu_slope(x, lower, upper, training, generator), out)
+                       _rrelu_slope(None, x, lower, upper, training, generator), out)
 
 
 def rrelu_derivative(x, *, lower=1.0 / 8, upper=1.0 / 3,
@@ -221,7 +227,7 @@ def rrelu_derivative(x, *, lower=1.0 / 8, upper=1.0 / 3,
         return _dask("rrelu", rrelu_derivative, (x,), dict(
             lower=lower, upper=upper, training=training, generator=generator, out=out))
     return _run_slopes(DERIVATIVE, None, x,
-                       _rrelu_slope(x, lower, upper, training, generator), out)
+                       _rrelu_slope(None, x, lower, upper, training, generator), out)
 
 
 def rrelu_backward(grad_output, x, *, lower=1.0 / 8, upper=1.0 / 3,
@@ -232,4 +238,5 @@ def rrelu_backward(grad_output, x, *, lower=1.0 / 8, upper=1.0 / 3,
         return _dask("rrelu", rrelu_backward, (grad_output, x), dict(
             lower=lower, upper=upper, training=training, generator=generator, out=out))
     return _run_slopes(BACKWARD, grad_output, x,
-                       _rrelu_slope(x, lower, upper, training, generator), out)
+                       _rrelu_slope(grad_output, x, lower, upper, training, generator),
+                       out)
