@@ -123,11 +123,15 @@ def test_backward_is_grad_times_derivative(case, dtype):
     if dtype == np.float64:
         ok = same
     else:
-        # the kernel multiplies by the unrounded double derivative: 1 ULP allowed
+        # float32 backward multiplies g by the full double derivative, while
+        # the float32 derivative is rounded to float32 (to a few bits where it
+        # is subnormal) and may come from a float32-grade formula (SPEC: <= 4
+        # ULP): they agree within |g| times that error plus one rounding.
         with np.errstate(all="ignore"):
             diff = np.abs(gx.astype(np.float64) - expected.astype(np.float64))
             one_ulp = np.spacing(np.abs(expected)).astype(np.float64)
-        ok = same | (diff <= one_ulp)
+            d_error = 4 * np.abs(g.astype(np.float64)) * np.spacing(np.abs(d)).astype(np.float64)
+        ok = same | (diff <= one_ulp + d_error)
     if not ok.all():
         i = np.flatnonzero(~ok.ravel())[0]
         pytest.fail(f"{case.id} {np.dtype(dtype).name}: {(~ok).sum()} elements; first at "
