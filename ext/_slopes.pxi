@@ -193,9 +193,11 @@ cdef object _rrelu_slope(object grad_output, object x, object lower_argument,
     if not training:
         return (lower + upper) / 2
     cdef cnp.ndarray xa = as_float_array(x, "x")
-    draws = np.random.default_rng(generator).uniform(lower, upper, size=(<object> xa).shape)
-    # In the dtype of the result (a float64 grad_output makes a float32 x's
-    # backward float64): slopes rounded to float32 there would be wrong.
+    # lower == upper (0.0 and -0.0 too, which numpy's uniform refuses): one slope.
+    draws = (np.full((<object> xa).shape, lower) if lower == upper else
+             np.random.default_rng(generator).uniform(lower, upper, size=(<object> xa).shape))
+    # In the dtype of the result, as PyTorch draws its noise in the input's
+    # dtype (a float64 grad_output makes a float32 x's backward float64).
     cdef int typenum = cnp.PyArray_TYPE(xa)
     if grad_output is not None:
         typenum = result_type((grad_output, x),

@@ -310,15 +310,25 @@ def _backward_from(derivative):
     return _float64_result(backward)
 
 
-def _gated_backward_from(derivative):
-    """NAME_backward(grad_output, gate, up, ...) = (grad_output * d_gate, grad_output * d_up)."""
+def _gated_backward_from(derivative, activation_derivative):
+    """NAME_backward(grad_output, gate, up, ...) = (grad_output * d_gate, grad_output * d_up).
+
+    grad_output * d_gate is grad_output * up * f'(gate): where up * f'(gate) is
+    subnormal its own rounding would dominate, so (grad_output * up) * f'(gate)
+    is taken there.
+    """
     name = derivative.__name__.replace("_derivative", "_backward")
 
-    def backward(grad_output, *args, **kwargs):
-        d_gate, d_up = derivative(*args, **kwargs)
+    def backward(grad_output, gate, up, **kwargs):
+        d_gate, d_up = derivative(gate, up, **kwargs)
         grad_output = _as_float64("grad_output", grad_output)
         _same_shape("grad_output", grad_output, "gate", d_gate)
-        return grad_output * d_gate, grad_output * d_up
+        gate, up = _gate_and_up(gate, up)
+        tiny = np.abs(d_gate) < np.finfo(np.float64).tiny
+        f_prime = activation_derivative(gate, **kwargs)
+        grad_gate = np.where(tiny & (d_gate != 0), (grad_output * up) * f_prime,
+                             grad_output * d_gate)
+        return grad_gate, grad_output * d_up
 
     backward.__name__ = backward.__qualname__ = name
     backward.__doc__ = (
@@ -430,6 +440,8 @@ def _rrelu_slopes(x, lower, upper, training, generator):
         raise ValueError(f"lower must be <= upper, got lower={lower!r}, upper={upper!r}")
     if not training:
         return 0.5 * lower + 0.5 * upper
+    if lower == upper:  # also 0.0 and -0.0, which numpy's uniform refuses
+        return np.full(np.shape(x), lower)
     return np.random.default_rng(generator).uniform(lower, upper, size=np.shape(x))
 
 
@@ -876,7 +888,7 @@ def swiglu_derivative(gate, up):
     return silu_derivative(gate) * up, silu(gate)
 
 
-swiglu_backward = _gated_backward_from(swiglu_derivative)
+swiglu_backward = _gated_backward_from(swiglu_derivative, silu_derivative)
 
 
 @_float64_result
@@ -896,4 +908,4 @@ def geglu_derivative(gate, up, *, approximate="none"):
     )
 
 
-geglu_backward = _gated_backward_from(geglu_derivative)
+geglu_backward = _gated_backward_from(geglu_derivative, gelu_derivative)
