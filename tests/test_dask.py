@@ -200,7 +200,7 @@ def test_numpy_inputs_never_import_dask_module():
     assert out.stdout.split() == ["False", "False"], out
 
 
-def test_distributed_local_cluster_two_processes():
+def test_distributed_local_cluster_two_processes(monkeypatch):
     distributed = pytest.importorskip("distributed")
     x = _data(np.float32, shape=(400, 64))
     g = _data(np.float32, shape=(400, 64))
@@ -224,6 +224,11 @@ def test_distributed_local_cluster_two_processes():
         "swiglu_backward": fa.swiglu_backward(g[:, :32], x[:, :32], x[:, 32:]),
         "prelu": fa.prelu(x, np.linspace(0, 0.5, 64, dtype=np.float32), axis=1),
     }
+    # LocalCluster writes OMP_NUM_THREADS=1 (and MKL/OpenBLAS) into this
+    # process's environment for its workers; monkeypatch restores it, so the
+    # subprocesses later tests start keep their thread count.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None, silence_logs=40) as cluster, \
             distributed.Client(cluster) as client:
