@@ -26,12 +26,18 @@ def glu(x, axis=-1, *, out=None):
                  value, None, out, params, ("x", "x"), (x,))
 
 
-cdef object _glu_backward(object grad_output, object x, object axis, object out):
+cdef object _glu_backward(object grad_output, object x, object axis, object out,
+                          bint grad_has_result_shape):
+    """glu_backward; grad_output must have glu's result shape unless it is the
+    scalar 1 of glu_derivative."""
     cdef double params[1]
     cdef cnp.ndarray xa
     xa, ax, value, gate = _glu_halves(x, axis)
-    cdef int typenum = result_type((grad_output, x),
-                                   (as_float_array(grad_output, "grad_output"), xa))
+    cdef cnp.ndarray g = as_float_array(grad_output, "grad_output")
+    if grad_has_result_shape and not same_shape(g, value):
+        raise ValueError(f"grad_output must have glu's result shape {value.shape}, "
+                         f"got {(<object> g).shape}")
+    cdef int typenum = result_type((grad_output, x), (g, xa))
     if out is None:
         result = cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0)
     else:
@@ -50,19 +56,14 @@ def glu_backward(grad_output, x, axis=-1, *, out=None):
     if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(x))
             and (_lazy(grad_output) or _lazy(x))):
         return _dask("glu_backward", glu_backward, (grad_output, x), dict(axis=axis, out=out))
-    cdef cnp.ndarray g = as_float_array(grad_output, "grad_output")
-    xa, ax, value, gate = _glu_halves(x, axis)
-    if not same_shape(g, value):
-        raise ValueError(f"grad_output must have glu's result shape {value.shape}, "
-                         f"got {(<object> g).shape}")
-    return _glu_backward(grad_output, x, axis, out)
+    return _glu_backward(grad_output, x, axis, out, True)
 
 
 def glu_derivative(x, axis=-1, *, out=None):
     """Partial derivatives of glu, laid out as x: [sigmoid(b), a * sigmoid'(b)]."""
     if not cnp.PyArray_Check(x) and _lazy(x):
         return _dask("glu", glu_derivative, (x,), dict(axis=axis, out=out))
-    return _glu_backward(1.0, x, axis, out)
+    return _glu_backward(1.0, x, axis, out, False)
 
 
 cdef object _gated(Py_ssize_t kernel, object gate, object up, object out):

@@ -206,24 +206,21 @@ def test_distributed_local_cluster_two_processes(monkeypatch):
     g = _data(np.float32, shape=(400, 64))
     xd, gd = _dask(x, chunks=(100, 32)), _dask(g, chunks=(100, 32))
     assert xd.npartitions > 1
-    lazy = {
-        "gelu": fa.gelu(xd),
-        "gelu_backward": fa.gelu_backward(gd, xd),
-        "softmax": fa.softmax(xd, axis=-1),
-        "log_softmax_backward": fa.log_softmax_backward(gd, fa.log_softmax(xd), axis=-1),
-        "glu": fa.glu(xd, axis=-1),
-        "swiglu_backward": fa.swiglu_backward(gd[:, :32], xd[:, :32], xd[:, 32:]),
-        "prelu": fa.prelu(xd, np.linspace(0, 0.5, 64, dtype=np.float32), axis=1),
-    }
-    expected = {
-        "gelu": fa.gelu(x),
-        "gelu_backward": fa.gelu_backward(g, x),
-        "softmax": fa.softmax(x, axis=-1),
-        "log_softmax_backward": fa.log_softmax_backward(g, fa.log_softmax(x), axis=-1),
-        "glu": fa.glu(x, axis=-1),
-        "swiglu_backward": fa.swiglu_backward(g[:, :32], x[:, :32], x[:, 32:]),
-        "prelu": fa.prelu(x, np.linspace(0, 0.5, 64, dtype=np.float32), axis=1),
-    }
+
+    def calls(x, g):
+        """The same calls on dask arrays (lazy) and on NumPy arrays (expected)."""
+        return {
+            "gelu": fa.gelu(x),
+            "gelu_backward": fa.gelu_backward(g, x),
+            "softmax": fa.softmax(x, axis=-1),
+            "log_softmax_backward": fa.log_softmax_backward(g, fa.log_softmax(x), axis=-1),
+            "glu": fa.glu(x, axis=-1),
+            "swiglu_backward": fa.swiglu_backward(g[:, :32], x[:, :32], x[:, 32:]),
+            "prelu": fa.prelu(x, np.linspace(0, 0.5, 64, dtype=np.float32), axis=1),
+        }
+
+    lazy = calls(xd, gd)
+    expected = calls(x, g)
     # LocalCluster writes OMP_NUM_THREADS=1 (and MKL/OpenBLAS) into this
     # process's environment for its workers; monkeypatch restores it, so the
     # subprocesses later tests start keep their thread count.
