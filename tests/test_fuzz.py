@@ -562,13 +562,13 @@ def _exact_factor_products(case, params, k, args):
     the other +-inf. Both are the IEEE product of the infinite argument and the
     finite factor rounded to double (the kernels' contract: float32 too computes
     f and f' in double; tests/test_fuzz.py test_regression_float32_inf_grad):
-    here that factor is computed exactly (tests/mpref.py) and rounded, and near
+    here that factor is computed exactly (fastact._accuracy.mpref) and rounded, and near
     0 (within SPEC 5's 4 ULP of a subnormal) a zero or a smallest subnormal is
     accepted for it too (below). Elementwise backward (grad_output * f'(x)) and swiglu / geglu
     (f(gate) * up, the derivatives up * f'(gate) and f(gate), the backward
     grad_output * (up * f'(gate)) and grad_output * f(gate), in that order).
     """
-    import mpref
+    from fastact._accuracy import mpref
     from mpmath import mp, mpf
     name, mode = case.name, case.mode
     gated = name in ("swiglu", "geglu")

@@ -12,8 +12,8 @@ zero of the derivative -- and for softmax / log_softmax rows of lengths 1, 2, 3,
 
 Both the compiled functions (``fa.NAME``, ``fa.NAME_derivative``, ``fa.softmax``,
 ``fa.log_softmax``) and the NumPy reference (``fastact.reference``) are checked.
-The true values come from ``tests/mpref.py`` (mpmath, 50 digits), computed once
-per module (``functools.lru_cache``); the measure is ``tests/ulp.py``.
+The true values come from ``fastact._accuracy.mpref`` (mpmath, 50 digits), computed once
+per module (``functools.lru_cache``); the measure is ``fastact._accuracy.ulp``.
 
 Run:  python -m pytest tests/test_mpmath.py -q        (a few seconds)
 """
@@ -23,8 +23,8 @@ import functools
 import numpy as np
 import pytest
 
-import mpref
-import ulp
+from fastact._accuracy import mpref
+from fastact._accuracy import ulp
 
 fa = pytest.importorskip("fastact")
 

@@ -20,7 +20,6 @@ it supports. Checked here:
 
 The previously installed level is restored after every test.
 """
-import contextlib
 import os
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from fastact import _dispatch
 from bits import bits
 from cases import CASES
 from helpers_layout import compare, make_layout, tolerance
+from levels import simd_level
 
 AVAILABLE = _dispatch.available_levels()
 NON_BASELINE = [level for level in AVAILABLE if level != "baseline"]
@@ -46,17 +46,6 @@ DTYPES = (np.float32, np.float64)
 # other bit must match; within one level, NaNs too are identical whatever the
 # thread count or position (tests/test_threads.py).
 NAN_BITS_MUST_MATCH = False
-
-
-@contextlib.contextmanager
-def simd_level(level):
-    """Install `level` for the duration of the block, then restore the previous one."""
-    previous = _dispatch.selected_level
-    try:
-        _dispatch.install(level)
-        yield level
-    finally:
-        _dispatch.install(previous)
 
 
 @pytest.fixture

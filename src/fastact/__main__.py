@@ -3,6 +3,7 @@
     fastact info                      version, SIMD level, OpenMP, threads, platform
     fastact bench [--quick] [...]     time every activation against NumPy and PyTorch
     fastact plot OUT.png [...]        draw every elementwise activation and its derivative
+    fastact accuracy [...]            measure ULP errors (float32 sweeps, float64 vs mpmath)
 """
 import argparse
 import sys
@@ -194,6 +195,24 @@ def _sizes(text):
             f"expected 'issue' or a comma-separated list like 16,64Ki,1Mi, got {text!r}")
 
 
+def _cmd_accuracy(args):
+    from fastact._accuracy import run
+
+    if args.progress is None:
+        args.progress = _stderr_is_tty()
+    return run.main(args)
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def build_parser():
     from fastact.registry import REGISTRY
 
@@ -268,6 +287,43 @@ def build_parser():
     plot.add_argument("--dpi", type=_positive_int, default=100,
                       help="resolution of the PNG (default 100)")
     plot.set_defaults(handler=_cmd_plot)
+
+    accuracy = sub.add_parser(
+        "accuracy",
+        help="measure the ULP error of every function (SPEC section 5)",
+        description="Sweep float32 bit patterns (every STRIDE-th; 1 = all 2^32) "
+                    "against the float64 kernels, sample float64 inputs against "
+                    "mpmath, measure softmax rows, with PyTorch's errors on the same "
+                    "inputs; print a Markdown table. Exit status 1 if any element "
+                    "is outside SPEC section 5. Needs mpmath.",
+    )
+    accuracy.add_argument("--stride", type=_nonnegative_int, default=256, metavar="K",
+                          help="float32 sweep over every K-th bit pattern (default 256, "
+                               "~16.8 M inputs per function; 1 = exhaustive, about an "
+                               "hour on 2 cores; 0 = skip)")
+    accuracy.add_argument("--float64", type=_nonnegative_int, default=20000, metavar="N",
+                          help="float64 inputs per function and kind checked against "
+                               "mpmath (default 20000; 0 = skip)")
+    accuracy.add_argument("--rows", action=argparse.BooleanOptionalAction, default=True,
+                          help="measure softmax/log_softmax rows (default on)")
+    accuracy.add_argument("--function", action="append", metavar="NAME",
+                          help="case to measure (repeatable; e.g. sigmoid, gelu[tanh])")
+    accuracy.add_argument("--kind", choices=["forward", "derivative", "backward"],
+                          action="append", help="float32 kinds (default forward, derivative)")
+    accuracy.add_argument("--level", choices=["baseline", "avx2", "avx512"],
+                          help="SIMD level to measure (default: the best this CPU has)")
+    accuracy.add_argument("--processes", type=_positive_int, metavar="N",
+                          help="worker processes (default: one per CPU)")
+    accuracy.add_argument("--no-torch", action="store_true",
+                          help="leave out PyTorch's errors even when torch is installed")
+    accuracy.add_argument("--no-confirm", action="store_true",
+                          help="do not re-measure the worst float32 inputs with mpmath")
+    accuracy.add_argument("--json", metavar="OUT.json", help="also write every record here")
+    accuracy.add_argument("--table", metavar="IN.json",
+                          help="only print the table of a saved run")
+    accuracy.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                          help="progress bar on stderr (default: when stderr is a terminal)")
+    accuracy.set_defaults(handler=_cmd_accuracy)
     return parser
 
 

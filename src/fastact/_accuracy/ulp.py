@@ -14,7 +14,7 @@ may be any of:
 
 * a pair ``(hi, lo)`` of float64 arrays (double-double: exact = hi + lo with
   ``|lo| <= ulp(hi)``), good to ~106 bits -- use ``to_pair`` to make one;
-* a sequence / object array of ``mpmath.mpf`` values (as ``tests/mpref.py``
+* a sequence / object array of ``mpmath.mpf`` values (as ``fastact._accuracy.mpref``
   returns).  They are converted to a pair, except that float64 outputs whose
   exact value is below 2**-1000 in magnitude are measured directly in mpmath
   (a pair cannot resolve fractions of a float64 subnormal);
