@@ -309,7 +309,9 @@ def build_parser():
     accuracy.add_argument("--function", action="append", metavar="NAME",
                           help="case to measure (repeatable; e.g. sigmoid, gelu[tanh])")
     accuracy.add_argument("--kind", choices=["forward", "derivative", "backward"],
-                          action="append", help="float32 kinds (default forward, derivative)")
+                          action="append", help="kinds to measure (repeatable; default: forward and "
+                               "derivative for the float32 sweep, all three for float64; "
+                               "given, the rows and GLU sections are left out)")
     accuracy.add_argument("--level", choices=["baseline", "avx2", "avx512"],
                           help="SIMD level to measure (default: the best this CPU has)")
     accuracy.add_argument("--processes", type=_positive_int, metavar="N",

@@ -71,11 +71,11 @@ def run_float32(args, labels):
 
 
 def run_float64(args, labels):
-    kinds = ["forward", "derivative", "backward"]
+    kinds = args.kind or ["forward", "derivative", "backward"]
     extra = [c.label for c in _cases.UNARY_PARAMS] if not args.function else []
     every = labels + extra
     results = sample64.run(every, kinds, args.float64, processes=args.processes or 2,
-                           level=args.level)
+                           level=args.level, progress=args.progress)
     return [{"function": label, "kind": kind, "fastact": results[(label, kind)].as_dict()}
             for label in every for kind in kinds]
 
@@ -107,9 +107,9 @@ def main(args):
         data["float32"] = run_float32(args, labels)
     if args.float64:
         data["float64"] = run_float64(args, labels)
-    if args.rows and not args.function:
+    if args.rows and not args.function and not args.kind:
         data["rows"] = run_rows(args)
-    if args.float64 and not args.function:
+    if args.float64 and not args.function and not args.kind:
         data["gated"] = gated.run(max(args.float64 // 10, 1000))
     data["meta"]["seconds"] = round(time.monotonic() - started, 1)
     if args.json:

@@ -18,6 +18,8 @@ against the mpmath value (``mpref``, 50 digits); near a zero of f' the
 absolute error counts in units of eps (times |g| for backward).
 """
 
+import functools
+
 import numpy as np
 
 from . import cases as _cases
@@ -83,25 +85,37 @@ def measure(label, kind, x, g=None, exact_pair=None):
     return summarize(x, err, window, abs_eps, ulp.LIMITS[kind])
 
 
+@functools.lru_cache(maxsize=2)
+def _inputs_of(label, n, seed):
+    # a worker measures many chunks of the same inputs: make them once
+    return inputs(n, seed, _cases.by_label(label).zeros()), gradients(n, seed)
+
+
 def _task(task):
     label, kind, n, seed, start, stop = task
-    case = _cases.by_label(label)
-    x = inputs(n, seed, case.zeros())[start:stop]
-    g = gradients(n, seed)[start:stop] if kind == "backward" else None
-    return (label, kind), measure(label, kind, x, g)
+    x, g = _inputs_of(label, n, seed)
+    return (label, kind), measure(label, kind, x[start:stop],
+                                  g[start:stop] if kind == "backward" else None)
 
 
-def run(labels, kinds, n, seed=0, processes=1, level=None, chunk=2000):
+def run(labels, kinds, n, seed=0, processes=1, level=None, chunk=2000, progress=False):
     """{(label, kind): Tally} over ``n`` inputs each, in worker processes."""
     import multiprocessing
+    import time
 
     from . import sweep32
 
     todo = [(label, kind, n, seed, lo, min(lo + chunk, n))
             for label in labels for kind in kinds for lo in range(0, n, chunk)]
     results = {}
+    started = time.monotonic()
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes, initializer=sweep32._worker_init, initargs=(level,)) as pool:
-        for key, t in pool.imap_unordered(_task, todo):
+        # in order, so that each worker keeps meeting the inputs it cached
+        for done, (key, t) in enumerate(pool.imap(_task, todo, chunksize=4), start=1):
             results[key] = results.get(key, Tally()) + t
+            if progress:
+                sweep32.progress_line(done, len(todo), started, f"float64 {key[0]} {key[1]}")
+    if progress:
+        sweep32.progress_end()
     return results

@@ -220,13 +220,14 @@ def run(labels, kinds, stride=1, processes=None, level=None, with_torch=False,
                 theirs = prev_theirs
             results[key] = (prev_ours + ours, theirs)
             if progress:
-                _progress(done, len(todo), started, f"{task[0]} {task[1]}")
+                progress_line(done, len(todo), started, f"{task[0]} {task[1]}")
     if progress:
-        sys.stderr.write("\n")
+        progress_end()
     return results
 
 
-def _progress(done, total, started, what):
+def progress_line(done, total, started, what):
+    """Redraw the one-line progress bar on stderr."""
     elapsed = time.monotonic() - started
     eta = elapsed / done * (total - done)
     width = 30
@@ -237,6 +238,10 @@ def _progress(done, total, started, what):
         f"~{eta / 60:5.1f} min left  ({what})".ljust(110)
     )
     sys.stderr.flush()
+
+
+def progress_end():
+    sys.stderr.write("\n")
 
 
 def confirm(label, kind, xs, dtype=F32):
