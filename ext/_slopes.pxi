@@ -7,6 +7,17 @@
 # its channel's slope, or, when the channel axis is the last (inner == 1), a
 # row of the slope loops with the weight vector itself as the slopes. rrelu's
 # drawn slopes are an array of x's shape, run through the slope loops.
+# Channels-last rows are short (64 channels: one call per 64 elements would
+# cost a quarter of the bandwidth in call overhead), so several rows run as
+# one call, against the weight vector repeated to that length (a few KiB that
+# stay in L1).
+
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+cdef enum:
+    # elements per call for channels-last rows (whole rows of the weight)
+    CHANNEL_TILE = 4096
 
 cdef enum SlopeMode:
     FORWARD
@@ -49,12 +60,18 @@ cdef struct ChannelJob:
     Py_ssize_t channels
     Py_ssize_t inner          # elements per (outer, channel) block
     Py_ssize_t itemsize
+    Py_ssize_t n              # elements of x
+    Py_ssize_t rows_per_block # inner == 1: rows per call; weight repeats that often
 
 
 cdef void run_channel_block(const ChannelJob* job, Py_ssize_t b) noexcept nogil:
-    """Block b: row b of `channels` elements (inner == 1), else block b of `inner`."""
-    cdef Py_ssize_t length = job.channels if job.inner == 1 else job.inner
-    cdef Py_ssize_t off = b * length * job.itemsize
+    """Block b: rows_per_block rows of `channels` elements (inner == 1, the
+    last block may be shorter), else block b of `inner` elements."""
+    cdef Py_ssize_t stride = (job.channels * job.rows_per_block if job.inner == 1
+                              else job.inner)
+    cdef Py_ssize_t start = b * stride
+    cdef Py_ssize_t length = stride if start + stride <= job.n else job.n - start
+    cdef Py_ssize_t off = start * job.itemsize
     cdef double slope[1]
     if job.inner == 1:
         if job.mode == FORWARD:
@@ -140,11 +157,29 @@ cdef object _prelu(SlopeMode mode, object grad_output, object x, object weight,
         job.inner *= xa.shape[d]
     job.itemsize = cnp.PyArray_ITEMSIZE(xa)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
+    job.n = n
+    job.rows_per_block = 1
+    cdef Py_ssize_t rows = n // job.channels if job.inner == 1 else 0
+    cdef Py_ssize_t r
+    cdef char* tiled = NULL
+    if job.inner == 1 and rows > 1 and job.channels < CHANNEL_TILE // 2:
+        job.rows_per_block = min(CHANNEL_TILE // job.channels, rows)
+        tiled = <char*> malloc(job.rows_per_block * job.channels * job.itemsize)
+        if tiled == NULL:
+            raise MemoryError()
+        for r in range(job.rows_per_block):
+            memcpy(tiled + r * job.channels * job.itemsize, job.weight,
+                   job.channels * job.itemsize)
+        job.weight = tiled
     cdef Py_ssize_t blocks = 0
     if n:
-        blocks = n // job.channels if job.inner == 1 else n // job.inner
-    with nogil:
-        run_channels(&job, blocks, n)
+        blocks = ((rows + job.rows_per_block - 1) // job.rows_per_block if job.inner == 1
+                  else n // job.inner)
+    try:
+        with nogil:
+            run_channels(&job, blocks, n)
+    finally:
+        free(tiled)
     if target is not result:
         cnp.PyArray_CopyInto(result, target)
     return finish(result, (x,) if ga is None else (grad_output, x), out)
