@@ -871,3 +871,116 @@ cdef inline double hardswish_forward32(double x) noexcept nogil:
 cdef inline double hardswish_derivative32(double x) noexcept nogil:
     return hardswish_derivative(x)
 
+
+# ===========================================================================
+# float32 backward flavours: the float32 backward loop computes
+# g * NAME_bwd32(x) for the elements where NAME_bwd32_bad(x) is 0 and g is
+# finite, and g * NAME_derivative(x) (the full one) for the others.
+#
+# NAME_bwd32 is f'(x) in double without the double-double corrections (mostly
+# the NAME_derivative32 flavour; never a native-float one): relative error
+# ~1e-13 as long as exp's argument stays above -708 (vm_exp_f32g's clamp), so
+# g * f'(x), |g| <= FLT_MAX, is within ~0.5 float32 ULP even where f'(x) is far
+# below float32's range (tanh'(50) * 1e30).  NAME_bwd32_bad(x) is 1 outside
+# the window where that holds (and for NaN/inf x, whose special values the
+# full derivative already gets right); the windows are wide: beyond them
+# |f'| < 1e-85, so g * f' rounds to 0 in float32 for any finite g anyway.
+# Each test is a compare on one value: gcc vectorizes the OR of them.
+# Near the zeros of silu', swish', mish' and tanh-gelu' the cheap formulas
+# cancel, and with vm_exp_f32g's ~2e-13 error that is not enough where |g| is
+# huge (mish_backward(1.4e19, -1.1924312) was 600 ULP off, float32 rounding
+# of f' alone hides it): there, within |t| < 0.02 of the zero, they use the
+# first 6 coefficients of the zero's polynomial (FA_*_DP; truncation < 1e-12
+# relative on that interval).
+
+cdef inline double sigmoid_bwd32(double x) noexcept nogil:
+    cdef double e = vm_exp_f32g(-fabs(x))
+    cdef double d = 1.0 + e
+    return e / (d * d)
+
+cdef inline int sigmoid_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 700.0 else 1
+
+cdef inline double log_sigmoid_bwd32(double x) noexcept nogil:
+    return _sig32(-x)
+
+cdef inline int log_sigmoid_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 700.0 else 1
+
+cdef inline double tanh_bwd32(double x) noexcept nogil:
+    cdef double e = vm_exp_f32g(-2.0 * fabs(x))
+    cdef double d = 1.0 + e
+    return (4.0 * e) / (d * d)
+
+cdef inline int tanh_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 350.0 else 1
+
+cdef inline double elu_bwd32(double x, double alpha) noexcept nogil:
+    return elu_derivative32(x, alpha)
+
+cdef inline int elu_bwd32_bad(double x, double alpha) noexcept nogil:
+    return 0 if x >= -700.0 else 1
+
+cdef inline double selu_bwd32(double x) noexcept nogil:
+    return selu_derivative32(x)
+
+cdef inline int selu_bwd32_bad(double x) noexcept nogil:
+    return 0 if x >= -700.0 else 1
+
+cdef inline double gelu_erf_bwd32(double x) noexcept nogil:
+    # (x > 20 is clamped to 20, where f' is 1 in double, as the full one)
+    return gelu_erf_derivative32(x)
+
+cdef inline int gelu_erf_bwd32_bad(double x) noexcept nogil:
+    return 0 if x >= -20.0 else 1
+
+cdef inline double gelu_tanh_bwd32(double x) noexcept nogil:
+    cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
+    cdef double pz = _poly_zero(t, FA_GELU_TANH_DP, 6)
+    return pz if fabs(t) < 0.02 else gelu_tanh_derivative32(x)
+
+cdef inline int gelu_tanh_bwd32_bad(double x) noexcept nogil:
+    # x >= -20: exp's argument 2u >= -603
+    return 0 if x >= -20.0 else 1
+
+cdef inline double _silu_deriv_bw32(double z) noexcept nogil:
+    # silu'(z), z clamped to +-800
+    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
+    cdef double pz = _poly_zero(t, FA_SILU_DP, 6)
+    return pz if fabs(t) < 0.02 else _silu_deriv32(z)
+
+cdef inline double silu_bwd32(double x) noexcept nogil:
+    return _silu_deriv_bw32(_clamp(x, -800.0, 800.0))
+
+cdef inline int silu_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 700.0 else 1
+
+cdef inline double swish_bwd32(double x, double beta) noexcept nogil:
+    return _silu_deriv_bw32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
+
+cdef inline int swish_bwd32_bad(double x, double beta) noexcept nogil:
+    # Also within 2^-20 of silu''s zero: there the rounding of beta*x
+    # (|z| 2^-53) is a large part of t (the full derivative carries beta*x
+    # in double-double).
+    cdef double z = beta * x
+    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
+    # One compare on min(|t| 2^20, 701 - |z|) (>= 1 iff both are fine; NaN
+    # and inf z fail it): two compares, however combined, kept the flag loop
+    # from vectorizing at SSE2.
+    cdef double a = fabs(t) * 1048576.0
+    cdef double b = 701.0 - fabs(z)
+    return 0 if (a if a < b else b) >= 1.0 else 1
+
+cdef inline double mish_bwd32(double x) noexcept nogil:
+    cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
+    cdef double pz = _poly_zero(t, FA_MISH_DP, 6)
+    return pz if fabs(t) < 0.02 else mish_derivative32(x)
+
+cdef inline int mish_bwd32_bad(double x) noexcept nogil:
+    return 0 if x >= -700.0 else 1
+
+cdef inline double softplus_bwd32(double x, double beta, double threshold) noexcept nogil:
+    return softplus_derivative32(x, beta, threshold)
+
+cdef inline int softplus_bwd32_bad(double x, double beta, double threshold) noexcept nogil:
+    return 0 if fabs(beta * x) <= 700.0 else 1
