@@ -874,8 +874,8 @@ cdef inline double hardswish_derivative32(double x) noexcept nogil:
 
 # ===========================================================================
 # float32 backward flavours: the float32 backward loop computes
-# g * NAME_bwd32(x) for the elements where NAME_bwd32_bad(x) is 0 and g is
-# finite, and g * NAME_derivative(x) (the full one) for the others.
+# g * NAME_bwd32(x) where NAME_bwd32_bad(x) is 0 and g is finite, and
+# g * NAME_derivative(x) (the full one) elsewhere.
 #
 # NAME_bwd32 is f'(x) in double without the double-double corrections (mostly
 # the NAME_derivative32 flavour; never a native-float one): relative error
@@ -883,15 +883,26 @@ cdef inline double hardswish_derivative32(double x) noexcept nogil:
 # g * f'(x), |g| <= FLT_MAX, is within ~0.5 float32 ULP even where f'(x) is far
 # below float32's range (tanh'(50) * 1e30).  NAME_bwd32_bad(x) is 1 outside
 # the window where that holds (and for NaN/inf x, whose special values the
-# full derivative already gets right); the windows are wide: beyond them
-# |f'| < 1e-85, so g * f' rounds to 0 in float32 for any finite g anyway.
-# Each test is a compare on one value: gcc vectorizes the OR of them.
+# full derivative already gets right), else 0; the windows are wide: beyond
+# them |f'| < 1e-85, so g * f' rounds to 0 in float32 for any finite g anyway.
+# Each test is a compare on one value giving 0 or 1 (a select between other
+# constants does not vectorize at SSE2): gcc vectorizes the ORs of them.
+#
 # Near the zeros of silu', swish', mish' and tanh-gelu' the cheap formulas
-# cancel, and with vm_exp_f32g's ~2e-13 error that is not enough where |g| is
-# huge (mish_backward(1.4e19, -1.1924312) was 600 ULP off, float32 rounding
-# of f' alone hides it): there, within |t| < 0.02 of the zero, they use the
-# first 6 coefficients of the zero's polynomial (FA_*_DP; truncation < 1e-12
-# relative on that interval).
+# cancel, and with vm_exp_f32g's error that is not enough where |g| is huge
+# (mish_backward(1.4e19, -1.1924312) was 600 ULP off, tanh-gelu 21; the
+# float32 rounding of f' alone hides it).  There NAME_bwd32 takes the first 6
+# coefficients of the zero's polynomial (FA_*_DP; truncation < 1e-15 relative)
+# within |t| < 2^-12 of the zero; NAME_bwd32_far is the formula alone, the
+# same bits outside that window, and NAME_bwd32_near(x) is 1 inside it: the
+# loop skips the polynomial in blocks without such an element (it cost ~40%).
+# Outside the window the formula's cancellation error is below ~0.03 ULP.
+
+cdef inline bint _bw32_far(double t) noexcept nogil:
+    # |t| >= 2^-12, decided in float: the flag loop then vectorizes at SSE2
+    # (a double compare feeding an int OR-reduction does not), and the
+    # selects use the very same test, so flags and selects always agree.
+    return <float> fabs(t) >= <float> 0.000244140625
 
 cdef inline double sigmoid_bwd32(double x) noexcept nogil:
     cdef double e = vm_exp_f32g(-fabs(x))
@@ -934,10 +945,17 @@ cdef inline double gelu_erf_bwd32(double x) noexcept nogil:
 cdef inline int gelu_erf_bwd32_bad(double x) noexcept nogil:
     return 0 if x >= -20.0 else 1
 
+cdef inline double gelu_tanh_bwd32_far(double x) noexcept nogil:
+    return gelu_tanh_derivative32(x)
+
 cdef inline double gelu_tanh_bwd32(double x) noexcept nogil:
     cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
     cdef double pz = _poly_zero(t, FA_GELU_TANH_DP, 6)
-    return pz if fabs(t) < 0.02 else gelu_tanh_derivative32(x)
+    return gelu_tanh_bwd32_far(x) if _bw32_far(t) else pz
+
+cdef inline int gelu_tanh_bwd32_near(double x) noexcept nogil:
+    cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
+    return 0 if _bw32_far(t) else 1
 
 cdef inline int gelu_tanh_bwd32_bad(double x) noexcept nogil:
     # x >= -20: exp's argument 2u >= -603
@@ -947,16 +965,32 @@ cdef inline double _silu_deriv_bw32(double z) noexcept nogil:
     # silu'(z), z clamped to +-800
     cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
     cdef double pz = _poly_zero(t, FA_SILU_DP, 6)
-    return pz if fabs(t) < 0.02 else _silu_deriv32(z)
+    return _silu_deriv32(z) if _bw32_far(t) else pz
+
+cdef inline int _silu_near_bw32(double z) noexcept nogil:
+    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
+    return 0 if _bw32_far(t) else 1
+
+cdef inline double silu_bwd32_far(double x) noexcept nogil:
+    return _silu_deriv32(_clamp(x, -800.0, 800.0))
 
 cdef inline double silu_bwd32(double x) noexcept nogil:
     return _silu_deriv_bw32(_clamp(x, -800.0, 800.0))
 
+cdef inline int silu_bwd32_near(double x) noexcept nogil:
+    return _silu_near_bw32(x)
+
 cdef inline int silu_bwd32_bad(double x) noexcept nogil:
     return 0 if fabs(x) <= 700.0 else 1
 
+cdef inline double swish_bwd32_far(double x, double beta) noexcept nogil:
+    return _silu_deriv32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
+
 cdef inline double swish_bwd32(double x, double beta) noexcept nogil:
     return _silu_deriv_bw32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
+
+cdef inline int swish_bwd32_near(double x, double beta) noexcept nogil:
+    return _silu_near_bw32(beta * x)
 
 cdef inline int swish_bwd32_bad(double x, double beta) noexcept nogil:
     # Also within 2^-20 of silu''s zero: there the rounding of beta*x
@@ -971,10 +1005,17 @@ cdef inline int swish_bwd32_bad(double x, double beta) noexcept nogil:
     cdef double b = 701.0 - fabs(z)
     return 0 if (a if a < b else b) >= 1.0 else 1
 
+cdef inline double mish_bwd32_far(double x) noexcept nogil:
+    return mish_derivative32(x)
+
 cdef inline double mish_bwd32(double x) noexcept nogil:
     cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
     cdef double pz = _poly_zero(t, FA_MISH_DP, 6)
-    return pz if fabs(t) < 0.02 else mish_derivative32(x)
+    return mish_bwd32_far(x) if _bw32_far(t) else pz
+
+cdef inline int mish_bwd32_near(double x) noexcept nogil:
+    cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
+    return 0 if _bw32_far(t) else 1
 
 cdef inline int mish_bwd32_bad(double x) noexcept nogil:
     return 0 if x >= -700.0 else 1

@@ -66,7 +66,8 @@ def _near_zeros(name, params, n=6):
             out += [np.nextafter(c, F32(np.inf)) if k == 0 else c, c]
             c = np.nextafter(c, F32(-np.inf))
         out += [F32(z + d) for d in (-0.049, -0.01, -1e-3, -2e-5, 2e-5, 1e-3, 0.01, 0.049)]
-        out += [F32(z + d) for d in (-0.0201, -0.0199, 0.0199, 0.0201)]  # polynomial edge
+        w = 2.0 ** -12  # the polynomial's window, both sides of each edge
+        out += [F32(z + d) for d in (-1.01 * w, -0.99 * w, 0.99 * w, 1.01 * w)]
     return out
 
 
@@ -132,9 +133,17 @@ def test_backward_f32_flagged_keep_semantics(case):
         f"{name}_backward{params}: {got} != {_old(name, params, g, x)}")
 
 
-def _mixed(n, rng, flag_at):
+def _mixed(n, rng, flag_at, near_at=(), near_x=None):
     x = (rng.standard_normal(n) * 4).astype(F32)
+    # keep the ordinary elements out of the zeros' polynomial windows, so
+    # that a block without near_at elements takes the cheapest path
+    if near_x is not None:
+        x[np.abs(x - near_x) < 0.01] += F32(0.5)
     g = (rng.standard_normal(n) * 10.0 ** rng.uniform(-30, 30, n)).astype(F32)
+    for k, i in enumerate(near_at):
+        if 0 <= i < n:
+            x[i] = np.nextafter(near_x, F32(k % 2 * 2 - 1) * np.inf)
+            g[i] = F32(3e37)
     for k, i in enumerate(flag_at):
         if 0 <= i < n:
             g[i], x[i] = FLAGGED[k % len(FLAGGED)]
@@ -144,17 +153,28 @@ def _mixed(n, rng, flag_at):
 LENGTHS = [1, 2, 7, 15, 16, 17, 33, 1023, 1024, 1025, 2047, 2048, 2049, 3000]
 
 
-@pytest.mark.parametrize("case", CASES[::3] + [CASES[7], CASES[11]], ids=_id)
+ZERO_CASES = [c for c in CASES if c[0] in ("silu", "mish") or c == ("swish", {"beta": 1.7})
+              or c == ("gelu", {"approximate": "tanh"})]
+
+
+@pytest.mark.parametrize("case", CASES[::3] + [CASES[7], CASES[11]] + ZERO_CASES, ids=_id)
 def test_backward_f32_element_independent(case):
-    """Flagged and unflagged elements mixed at many positions and lengths: every
-    element has the bits it has alone, and flagged ones the full-path bits."""
+    """Flagged (full derivative) and near-zero (polynomial) elements mixed with
+    ordinary ones at many positions and lengths: every element has the bits it
+    has alone, the ordinary ones the bits they have without the others, and
+    flagged ones the full-path bits."""
     name, params = case
     fn = getattr(fa, name + "_backward")
     rng = np.random.default_rng(7)
+    zeros = [float(z) for z in _near_zeros(name, params, n=1)[:1]]
+    near_x = F32(zeros[0]) if zeros and case in ZERO_CASES else None
     for n in LENGTHS:
         spots = sorted({0, n - 1, n // 2, 1023, 1024, 15, 16, n - 17} & set(range(n)))
-        for flag_at in ([], spots, spots[:1], spots[-1:]):
-            g, x = _mixed(n, rng, flag_at)
+        kinds = [([], []), (spots, []), (spots[:1], []), (spots[-1:], [])]
+        if near_x is not None:
+            kinds += [([], spots), ([], spots[-1:]), (spots[:1], spots[1:])]
+        for flag_at, near_at in kinds:
+            g, x = _mixed(n, rng, flag_at, near_at, near_x)
             with np.errstate(all="ignore"):
                 got = fn(g, x, **params)
                 alone = np.concatenate([fn(g[i:i + 1], x[i:i + 1], **params)
@@ -162,14 +182,18 @@ def test_backward_f32_element_independent(case):
                 clean_g, clean_x = g.copy(), x.copy()
                 mask = np.zeros(n, bool)
                 mask[list(flag_at)] = True
-                clean_g[mask], clean_x[mask] = 1.0, 0.5
+                nmask = np.zeros(n, bool)
+                nmask[[i for i in near_at if i not in flag_at]] = True
+                clean_g[mask | nmask], clean_x[mask | nmask] = 1.0, 0.5
                 clean = fn(clean_g, clean_x, **params)
+                near_alone = [fn(g[i:i + 1], x[i:i + 1], **params)[0] for i in np.nonzero(nmask)[0]]
+            assert got[nmask].tobytes() == np.array(near_alone, F32).tobytes(), \
+                f"{name} n={n} near at {near_at}"
+            mask_all = mask | nmask
+            assert got[~mask_all].tobytes() == clean[~mask_all].tobytes(), \
+                f"{name} n={n} flags at {flag_at}, near at {near_at}"
             if alone is not None:
                 assert got.tobytes() == alone.tobytes(), f"{name} n={n} flags at {flag_at}"
-            # unflagged elements: the same bits whether or not their block
-            # holds a flagged element
-            assert got[~mask].tobytes() == clean[~mask].tobytes(), \
-                f"{name} n={n} flags at {flag_at}"
             old = _old(name, params, g[mask], x[mask])
             assert got[mask].tobytes() == old.tobytes(), f"{name} n={n} flags at {flag_at}"
             # offset views (alignment of the vector body)
