@@ -580,12 +580,21 @@ cdef inline double swish_forward(double x, double beta) noexcept nogil:
     cdef dd_t z = dd_two_prod(beta, x)
     return 0.5 * x if beta == 0.0 else _x_sigmoid_dd(x, z.hi, z.lo)
 
+cdef inline double _swish_z(double z, double x) noexcept nogil:
+    # z = beta*x, except where that is NaN for a non-NaN x: beta == 0 at
+    # x = +-inf (0*inf), where the limit is silu'(0) = 1/2, i.e. z = 0.
+    # (A select on the product, not on `beta == 0.0`: a select on the
+    # loop-invariant beta kept gcc from vectorizing the swish derivative and
+    # backward loops, "no vectype for stmt", making them 5-10x slower.)
+    return z if z == z else _nan_or(x, 0.0)
+
 cdef inline double swish_derivative(double x, double beta) noexcept nogil:
     # d/dx x*sigma(bx) = sigma(z)(1 + z*sigma(-z)), z = bx: silu'(z).
+    # beta == 0: z = +-0 (or 0 at x = +-inf, see _swish_z), silu'(0) = 1/2
+    # exactly; NaN x gives NaN.
     cdef dd_t z = dd_two_prod(beta, x)
-    cdef double zh = _clamp(z.hi, -800.0, 800.0)
-    cdef double d = _silu_deriv_dd(zh, z.lo if zh == z.hi else 0.0)
-    return (x if x != x else 0.5) if beta == 0.0 else d
+    cdef double zh = _clamp(_swish_z(z.hi, x), -800.0, 800.0)
+    return _silu_deriv_dd(zh, z.lo if zh == z.hi else 0.0)
 
 
 # mish: x * tanh(softplus(x))
@@ -821,8 +830,7 @@ cdef inline double swish_forward32(double x, double beta) noexcept nogil:
     return 0.5 * x if beta == 0.0 else r
 
 cdef inline double swish_derivative32(double x, double beta) noexcept nogil:
-    cdef double d = _silu_deriv32(_clamp(beta * x, -800.0, 800.0))
-    return (x if x != x else 0.5) if beta == 0.0 else d
+    return _silu_deriv32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
 
 cdef inline double mish_forward32(double x) noexcept nogil:
     # x q/(1 + q), q = e + e^2/2, e = exp(x).
@@ -862,3 +870,158 @@ cdef inline double hardswish_forward32(double x) noexcept nogil:
 
 cdef inline double hardswish_derivative32(double x) noexcept nogil:
     return hardswish_derivative(x)
+
+
+# ===========================================================================
+# float32 backward flavours: the float32 backward loop computes
+# g * NAME_bwd32(x) where NAME_bwd32_bad(x) is 0 and g is finite, and
+# g * NAME_derivative(x) (the full one) elsewhere.
+#
+# NAME_bwd32 is f'(x) in double without the double-double corrections (mostly
+# the NAME_derivative32 flavour; never a native-float one): relative error
+# ~1e-13 as long as exp's argument stays above -708 (vm_exp_f32g's clamp), so
+# g * f'(x), |g| <= FLT_MAX, is within ~0.5 float32 ULP even where f'(x) is far
+# below float32's range (tanh'(50) * 1e30).  NAME_bwd32_bad(x) is 1 outside
+# the window where that holds (and for NaN/inf x, whose special values the
+# full derivative already gets right), else 0; the windows are wide: beyond
+# them |f'| < 1e-85, so g * f' rounds to 0 in float32 for any finite g anyway.
+# Each test is a compare on one value giving 0 or 1 (a select between other
+# constants does not vectorize at SSE2): gcc vectorizes the ORs of them.
+#
+# Near the zeros of silu', swish', mish' and tanh-gelu' the cheap formulas
+# cancel, and with vm_exp_f32g's error that is not enough where |g| is huge
+# (mish_backward(1.4e19, -1.1924312) was 600 ULP off, tanh-gelu 21; the
+# float32 rounding of f' alone hides it).  There NAME_bwd32 takes the first 6
+# coefficients of the zero's polynomial (FA_*_DP; truncation < 1e-15 relative)
+# within |t| < 2^-12 of the zero; NAME_bwd32_far is the formula alone, the
+# same bits outside that window, and NAME_bwd32_near(x) is 1 inside it: the
+# loop skips the polynomial in blocks without such an element (it cost ~40%).
+# Outside the window the formula's cancellation error is below ~0.03 ULP.
+
+cdef inline bint _bw32_far(double t) noexcept nogil:
+    # |t| >= 2^-12, decided in float: the flag loop then vectorizes at SSE2
+    # (a double compare feeding an int OR-reduction does not), and the
+    # selects use the very same test, so flags and selects always agree.
+    return <float> fabs(t) >= <float> 0.000244140625
+
+cdef inline double sigmoid_bwd32(double x) noexcept nogil:
+    cdef double e = vm_exp_f32g(-fabs(x))
+    cdef double d = 1.0 + e
+    return e / (d * d)
+
+cdef inline int sigmoid_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 700.0 else 1
+
+cdef inline double log_sigmoid_bwd32(double x) noexcept nogil:
+    return _sig32(-x)
+
+cdef inline int log_sigmoid_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 700.0 else 1
+
+cdef inline double tanh_bwd32(double x) noexcept nogil:
+    cdef double e = vm_exp_f32g(-2.0 * fabs(x))
+    cdef double d = 1.0 + e
+    return (4.0 * e) / (d * d)
+
+cdef inline int tanh_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 350.0 else 1
+
+cdef inline double elu_bwd32(double x, double alpha) noexcept nogil:
+    return elu_derivative32(x, alpha)
+
+cdef inline int elu_bwd32_bad(double x, double alpha) noexcept nogil:
+    return 0 if x >= -700.0 else 1
+
+cdef inline double selu_bwd32(double x) noexcept nogil:
+    return selu_derivative32(x)
+
+cdef inline int selu_bwd32_bad(double x) noexcept nogil:
+    return 0 if x >= -700.0 else 1
+
+cdef inline double gelu_erf_bwd32(double x) noexcept nogil:
+    # (x > 20 is clamped to 20, where f' is 1 in double, as the full one)
+    return gelu_erf_derivative32(x)
+
+cdef inline int gelu_erf_bwd32_bad(double x) noexcept nogil:
+    return 0 if x >= -20.0 else 1
+
+cdef inline double gelu_tanh_bwd32_far(double x) noexcept nogil:
+    return gelu_tanh_derivative32(x)
+
+cdef inline double gelu_tanh_bwd32(double x) noexcept nogil:
+    cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
+    cdef double pz = _poly_zero(t, FA_GELU_TANH_DP, 6)
+    return gelu_tanh_bwd32_far(x) if _bw32_far(t) else pz
+
+cdef inline int gelu_tanh_bwd32_near(double x) noexcept nogil:
+    cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
+    return 0 if _bw32_far(t) else 1
+
+cdef inline int gelu_tanh_bwd32_bad(double x) noexcept nogil:
+    # x >= -20: exp's argument 2u >= -603
+    return 0 if x >= -20.0 else 1
+
+cdef inline double _silu_deriv_bw32(double z) noexcept nogil:
+    # silu'(z), z clamped to +-800
+    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
+    cdef double pz = _poly_zero(t, FA_SILU_DP, 6)
+    return _silu_deriv32(z) if _bw32_far(t) else pz
+
+cdef inline int _silu_near_bw32(double z) noexcept nogil:
+    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
+    return 0 if _bw32_far(t) else 1
+
+cdef inline double silu_bwd32_far(double x) noexcept nogil:
+    return _silu_deriv32(_clamp(x, -800.0, 800.0))
+
+cdef inline double silu_bwd32(double x) noexcept nogil:
+    return _silu_deriv_bw32(_clamp(x, -800.0, 800.0))
+
+cdef inline int silu_bwd32_near(double x) noexcept nogil:
+    return _silu_near_bw32(x)
+
+cdef inline int silu_bwd32_bad(double x) noexcept nogil:
+    return 0 if fabs(x) <= 700.0 else 1
+
+cdef inline double swish_bwd32_far(double x, double beta) noexcept nogil:
+    return _silu_deriv32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
+
+cdef inline double swish_bwd32(double x, double beta) noexcept nogil:
+    return _silu_deriv_bw32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
+
+cdef inline int swish_bwd32_near(double x, double beta) noexcept nogil:
+    return _silu_near_bw32(beta * x)
+
+cdef inline int swish_bwd32_bad(double x, double beta) noexcept nogil:
+    # Also within 2^-20 of silu''s zero: there the rounding of beta*x
+    # (|z| 2^-53) is a large part of t (the full derivative carries beta*x
+    # in double-double).
+    cdef double z = beta * x
+    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
+    # One compare on min(|t| 2^20, 701 - |z|) (>= 1 iff both are fine; NaN
+    # and inf z fail it): two compares, however combined, kept the flag loop
+    # from vectorizing at SSE2.
+    cdef double a = fabs(t) * 1048576.0
+    cdef double b = 701.0 - fabs(z)
+    return 0 if (a if a < b else b) >= 1.0 else 1
+
+cdef inline double mish_bwd32_far(double x) noexcept nogil:
+    return mish_derivative32(x)
+
+cdef inline double mish_bwd32(double x) noexcept nogil:
+    cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
+    cdef double pz = _poly_zero(t, FA_MISH_DP, 6)
+    return mish_bwd32_far(x) if _bw32_far(t) else pz
+
+cdef inline int mish_bwd32_near(double x) noexcept nogil:
+    cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
+    return 0 if _bw32_far(t) else 1
+
+cdef inline int mish_bwd32_bad(double x) noexcept nogil:
+    return 0 if x >= -700.0 else 1
+
+cdef inline double softplus_bwd32(double x, double beta, double threshold) noexcept nogil:
+    return softplus_derivative32(x, beta, threshold)
+
+cdef inline int softplus_bwd32_bad(double x, double beta, double threshold) noexcept nogil:
+    return 0 if fabs(beta * x) <= 700.0 else 1

@@ -40,6 +40,10 @@ MESSAGE = re.compile(r"^(?P<file>[^:\s]+\.c):(?P<line>\d+):\d+: (?P<kind>optimiz
 DEFINITION = re.compile(r"^static [^;=]*?\b(?P<name>(?:__pyx_fuse_\d+)?__pyx_f_\w+)\(.*\)\s*\{\s*$")
 PYX_LINE = re.compile(r'^\s*/\* "(?P<file>[^"]+)":(?P<line>\d+)\s*$')
 
+# gcc's reason for an outer loop holding several inner loops (loop nest): not
+# a failure, the inner loops are checked (and listed) one by one.
+OUTER_LOOP = "loop nest containing two or more consecutive inner loops"
+
 # The fused type of the row-wise helpers, _rw_real, is (float, double).
 FUSE_LABELS = {"0": "float", "1": "double"}
 
@@ -183,6 +187,14 @@ def report_level(level, c_lines, messages, verbose, calls=None):
         if module not in (kernel_module, "_formulas", "_dd", "_vmath"):
             continue
         hot = module == kernel_module
+        if info["missed"] and info["reasons"] and not info["vectorized"] and all(
+                OUTER_LOOP in reason for reason in info["reasons"]):
+            # An outer loop over blocks (float32 backward): gcc vectorizes only
+            # innermost loops, and its inner loops have their own rows.
+            if verbose:
+                print(f"  (outer loop of {name} at {pyx_location(c_lines, line)}: "
+                      "its inner loops are listed separately)")
+            continue
         if info["missed"] == 0:
             status = "vectorized"
             detail = "/".join(str(8 * w) for w in sorted(info["widths"], reverse=True)) + "-bit"
