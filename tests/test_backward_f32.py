@@ -21,8 +21,7 @@ import mpmath
 import numpy as np
 import pytest
 
-import mpref
-import ulp
+from fastact._accuracy import mpref, ulp
 
 fa = pytest.importorskip("fastact")
 
