@@ -319,8 +319,17 @@ cdef inline double _silu_deriv_dd(double zh, double zl) noexcept nogil:
     return pz if fabs(t) < 0.5 else r
 
 cdef inline double _sigmoid(double x) noexcept nogil:
-    cdef double e = _exp(-fabs(x))
-    return (e if x < 0.0 else 1.0) / (1.0 + e)
+    # e/(1+e) for x < 0, else 1/(1+e), e = exp(-|x|) in double-double and
+    # 1 + e exact: exp's rounding, the sum's and the quotient's add up to
+    # ~2.4 ULP in double (a float64 sample of 1e6 inputs found them).
+    cdef bint neg = x < 0.0
+    cdef double a = -fabs(x)
+    cdef dd_t e_s = _exp_dd_scaled2(a, 0.0)
+    cdef double sc = _tail_scale(a)
+    cdef dd_t d = dd_fast_two_sum(1.0, e_s.hi * sc)
+    d.lo = d.lo + e_s.lo * sc
+    cdef dd_t num = e_s if neg else dd_make(1.0, 0.0)
+    return dd_div_to_d(num, d) * (sc if neg else 1.0)
 
 
 # ---------------------------------------------------------------------------
@@ -620,10 +629,33 @@ cdef inline double mish_forward(double x) noexcept nogil:
     # tanh(softplus) > 0: the sign is x's (keeps -0.0, and -inf -> -0.0).
     return x if x > 40.0 else copysign(r, x)
 
+cdef inline double _mish_deriv_neg(dd_t e_s, double sc, double x) noexcept nogil:
+    # mish'(x) for x <= 0 over the common denominator (1+q)^2 (1+e):
+    # e*B/den with B = (1+x) + e(5/2 + 2x) + e^2(5/2 + x) + 5e^3/4 + e^4/4 and
+    # den = 1 + e(3 + e(4 + e(3 + e(5/4 + e/4)))), e = exp(x) = e_s*sc.
+    # tanh(sp) + x*(...) would cancel by a factor ~2-5 all along x < 0; here
+    # B's terms only cancel at the zero x0 (covered by the polynomial), but
+    # the ~16 roundings of a double Horner still add up to 4.5 ULP (a float64
+    # sample of 1e6 inputs found them near x = -0.17 and -0.57), so the sums
+    # run in double-double (and exp's result stays one).
+    cdef dd_t e = dd_make(e_s.hi * sc, e_s.lo * sc)
+    cdef dd_t b = dd_add_d(dd_mul_d(e, 0.25), 1.25)
+    b = dd_add_d(dd_add_d(dd_mul_dd(e, b), 2.5), x)
+    b = dd_add_d(dd_add_d(dd_mul_dd(e, b), 2.5), 2.0 * x)
+    b = dd_add_d(dd_add_d(dd_mul_dd(e, b), 1.0), x)
+    cdef dd_t den = dd_add_d(dd_mul_d(e, 0.25), 1.25)
+    den = dd_add_d(dd_mul_dd(e, den), 3.0)
+    den = dd_add_d(dd_mul_dd(e, den), 4.0)
+    den = dd_add_d(dd_mul_dd(e, den), 3.0)
+    den = dd_add_d(dd_mul_dd(e, den), 1.0)
+    return dd_div_to_d(dd_mul_dd(b, e_s), den) * sc
+
+
 cdef inline double mish_derivative(double x) noexcept nogil:
     # tanh(sp) + x * sech^2(sp) * sigmoid(x)
     cdef double xc = _clamp(x, -800.0, 40.0)
-    cdef double e_s = _exp_dd_scaled(xc, 0.0)
+    cdef dd_t e_dd = _exp_dd_scaled2(xc, 0.0)
+    cdef double e_s = e_dd.hi + e_dd.lo
     cdef double sc = _tail_scale(xc)
     cdef double e = e_s * sc
     # q = e + e^2/2 (scaled), the product split exactly and rounded once.
@@ -641,14 +673,7 @@ cdef inline double mish_derivative(double x) noexcept nogil:
     cdef double sig_s = e_s / (1.0 + e)
     cdef double sech2 = (2.0 * q + 1.0) * (r * r)
     cdef double pos = (t + xc * (sig_s * sech2)) * sc
-    # x <= 0: over the common denominator (1+q)^2 (1+e), mish' = e*B/den with
-    # B = (1+x) + e(5/2 + 2x) + e^2(5/2 + x) + 5e^3/4 + e^4/4, whose terms
-    # only cancel at the zero x0 (covered by the polynomial); t + x*(...)
-    # cancels by a factor ~2-5 all along x < 0.  1 + x is exact for x <= -0.5.
-    cdef double b = (1.0 + xc) + e * ((2.5 + 2.0 * xc) + e * ((2.5 + xc) + e * (1.25 + 0.25 * e)))
-    # (1+q)^2 (1+e) expanded in e: the leading 1 is added last.
-    cdef double den = 1.0 + e * (3.0 + e * (4.0 + e * (3.0 + e * (1.25 + 0.25 * e))))
-    cdef double neg = (e_s * b) / den * sc + 0.0   # + 0.0: -inf -> +0.0 as before
+    cdef double neg = _mish_deriv_neg(e_dd, sc, xc) + 0.0   # + 0.0: -inf -> +0.0
     cdef double tz = (xc - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
     cdef double pz = _poly_zero(tz, FA_MISH_DP, 19)
     return pz if fabs(tz) < 0.5 else (pos if xc > 0.0 else neg)

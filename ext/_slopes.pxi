@@ -159,7 +159,7 @@ cdef object _prelu(SlopeMode mode, object grad_output, object x, object weight,
     cdef Py_ssize_t n = cnp.PyArray_SIZE(xa)
     job.n = n
     job.rows_per_block = 1
-    cdef Py_ssize_t rows = n // job.channels if job.inner == 1 else 0
+    cdef Py_ssize_t rows = n // job.channels if job.inner == 1 and n else 0
     cdef Py_ssize_t r
     cdef char* tiled = NULL
     if job.inner == 1 and rows > 1 and job.channels < CHANNEL_TILE // 2:
