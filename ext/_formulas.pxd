@@ -59,7 +59,7 @@
 # that introduced this file; targets are SPEC section 5 (forward <= 2 ULP,
 # derivative <= 4 ULP, abs <= 4 eps near a zero of the derivative).
 
-from libc.math cimport fabs, copysign, frexp, INFINITY
+from libc.math cimport fabs, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
@@ -934,11 +934,12 @@ cdef inline fa_tail_t mish_tail(double x) noexcept nogil:
 # where f' = 1).
 
 cdef inline double softplus_tail_t(double beta, double threshold) noexcept nogil:
-    return -700.0
+    # z < -700 and not z > threshold: z < min(-700, the double above threshold)
+    cdef double t = nextafter(threshold, INFINITY)
+    return -700.0 if t > -700.0 else t
 
 cdef inline double softplus_tail_c(double x, double beta, double threshold) noexcept nogil:
-    cdef double z = beta * x
-    return 0.0 if z > threshold else z
+    return beta * x
 
 cdef inline fa_tail_t softplus_tail(double x, double beta, double threshold) noexcept nogil:
     cdef dd_t z = dd_two_prod(beta, x)
