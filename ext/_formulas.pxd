@@ -59,11 +59,13 @@
 # that introduced this file; targets are SPEC section 5 (forward <= 2 ULP,
 # derivative <= 4 ULP, abs <= 4 eps near a zero of the derivative).
 
-from libc.math cimport fabs, copysign
+from libc.math cimport fabs, copysign, frexp, nextafter, INFINITY
+from libc.stdint cimport uint64_t
 
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
                      vm_log1p_dd, vm_tanh, vm_mills_g, vm_exp_f32g, vmf_sigmoid,
-                     vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv)
+                     vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, fa_vm_bits,
+                     fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
                   dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d)
@@ -94,6 +96,11 @@ cdef extern from *:
     static const double FA_LN2X64_HI = 0x1.62e42fefa39efp+5;  /* 64*ln(2) */
     static const double FA_LN2X64_LO = 0x1.abc9e3b39803fp-50;
     static const double FA_TWO_M64 = 0x1p-64;
+    static const double FA_TWO_P64 = 0x1p64;
+    static const double FA_TWO_M1000 = 0x1p-1000;
+    static const uint64_t FA_SIGN_MANT_MASK = 0x800fffffffffffffULL;
+    static const uint64_t FA_ONE_BITS = 0x3ff0000000000000ULL;
+    static const uint64_t FA_EXP_FIELD = 0x7ffULL;
     static const double FA_SELU_SCALE_HI = 0x1.0cfabd6a91132p+0;
     static const double FA_SELU_SCALE_LO = 0x1.6fc7d272f2695p-55;
     static const double FA_SELU_SA_HI = 0x1.c212cc640f031p+0;  /* scale*alpha */
@@ -170,6 +177,11 @@ cdef extern from *:
     const double FA_LN2X64_HI
     const double FA_LN2X64_LO
     const double FA_TWO_M64
+    const double FA_TWO_P64
+    const double FA_TWO_M1000
+    const uint64_t FA_SIGN_MANT_MASK
+    const uint64_t FA_ONE_BITS
+    const uint64_t FA_EXP_FIELD
     const double FA_SELU_SCALE_HI
     const double FA_SELU_SCALE_LO
     const double FA_SELU_SA_HI
@@ -739,6 +751,270 @@ cdef inline double hardswish_derivative(double x) noexcept nogil:
     # (2x + 3)/6 = x/3 + 1/2; 2x + 3 is exact near the zero at -1.5.
     cdef double mid = (2.0 * x + 3.0) / 6.0
     return 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else mid)
+
+
+# ===========================================================================
+# float64 backward in the deep tails: g * f'(x) where f'(x) is subnormal or 0
+# in double but the exact product is not (sigmoid'(800) = e^-800 underflows,
+# 2^900 * e^-800 ~ 1e-77 does not).  There every affected derivative is
+# f'(x) = p(x) * exp(bh + bl) to a relative error far below 2^-53 (the
+# neglected terms are O(exp(b) * poly(x)) < 2^-900), so
+#     g * v * f'(x) = (m_g m_v m_p) * exp(b + (e_g + e_v + e_p) ln2)
+# with g = m_g 2^e_g etc. (m in [1, 2)): the power of two goes into exp's
+# argument, exactly in double-double, and only exp's result and one product
+# are rounded (into the subnormal range once, by the 2^64 pre-scaling of
+# _exp_dd_scaled2).  v is the gated backward's value (1 for the plain one).
+# NAME_tail_c(x, params) < NAME_tail_t(params) selects the tail: where it is
+# false f'(x) >= ~e^-700 is a normal double and g * f'(x) is accurate as it
+# is.  NAME_tail_t is loop-invariant (computed once per call).  Callers use
+# the tail only for finite g (and value); p is finite and x is clamped so
+# that every intermediate stays finite (the result is 0 far before).
+
+ctypedef struct fa_tail_t:
+    # f'(x) = p * exp(bh + bl) in the tail (p's own rounding error, if any,
+    # is folded into bl as log(1 + pl/p) = pl/p).
+    double p
+    double bh
+    double bl
+
+cdef inline fa_tail_t _tail_make(double p, double bh, double bl) noexcept nogil:
+    cdef fa_tail_t t
+    t.p = p
+    t.bh = bh
+    t.bl = bl
+    return t
+
+cdef inline dd_t _split_pow2(double v) noexcept nogil:
+    # (m, e) with v = m * 2^e exactly, |m| in [1, 2), e an integer-valued
+    # double; for finite v (subnormals pre-scaled by 2^64); v = +-0 gives
+    # m = v (a zero with v's sign).  Bit operations only (vectorizes at SSE2).
+    cdef double vs = v * FA_TWO_P64 if fabs(v) < FA_TWO_M1000 else v
+    cdef uint64_t b = fa_vm_bits(vs)
+    cdef double m = fa_vm_from_bits((b & FA_SIGN_MANT_MASK) | FA_ONE_BITS)
+    cdef double e = (fa_vm_from_bits((b >> 52) & FA_EXP_FIELD | FA_VM_TWO52_BITS)
+                     - 4503599627370496.0) - 1023.0
+    e = e - 64.0 if fabs(v) < FA_TWO_M1000 else e
+    return dd_make(v if v == 0.0 else m, e)
+
+cdef inline double _tail_backward(double g, double v, fa_tail_t t) noexcept nogil:
+    # g * v * t.p * exp(t.bh + t.bl) for finite g, v, t.p; |t.bh| <= ~5000.
+    cdef dd_t sg = _split_pow2(g)
+    cdef dd_t sv = _split_pow2(v)
+    cdef dd_t sp = _split_pow2(t.p)
+    cdef dd_t m = dd_mul_d(dd_two_prod(sg.hi, sv.hi), sp.hi)   # |m| in [1, 8) or 0
+    cdef double k = (sg.lo + sv.lo) + sp.lo                    # |k| < 2^13: exact
+    # b + k ln2 in double-double (k * LN2_HI is exact: LN2_HI has 32 bits).
+    cdef dd_t s = dd_two_sum(t.bh, k * FA_VM_LN2_HI)
+    cdef dd_t a = dd_fast_two_sum(s.hi, s.lo + (t.bl + k * FA_VM_LN2_LO))
+    cdef dd_t es = _exp_dd_scaled2(a.hi, a.lo)
+    cdef double sc = _tail_scale(a.hi)
+    cdef dd_t pr = dd_two_prod(m.hi, es.hi)
+    cdef double r = pr.hi + (pr.lo + (m.hi * es.lo + m.lo * es.hi))
+    # An overflow (exp(a) = inf, or the product beyond DBL_MAX) stays +-inf;
+    # the sign is g v p's also for a zero (the double-double sums above
+    # turn -0 into +0).
+    r = pr.hi if pr.hi - pr.hi != 0.0 else r
+    return copysign(r * sc, (sg.hi * sv.hi) * sp.hi)
+
+cdef inline double _tail_p_fold(dd_t p, double bl) noexcept nogil:
+    # bl + log(1 + p.lo/p.hi) to first order (p.hi != 0).
+    return bl + p.lo / p.hi
+
+
+# elu: alpha * e^x.  The tail starts where alpha * e^x < ~e^-700 (with
+# |alpha| = f 2^e, f in [0.5, 1) (frexp is exact): x < -700 - (e - 1) ln2)
+# or x < -700 (elu_derivative's own exp is 0 below -800, whatever alpha);
+# never beyond 0 (the x > 0 side is f' = 1), never for alpha = 0 (f' = 0).
+
+cdef inline double elu_tail_t(double alpha) noexcept nogil:
+    cdef int e
+    frexp(alpha, &e)
+    cdef double t = -700.0 - (e - 1) * 0.6931471805599453
+    t = -700.0 if t < -700.0 else t
+    t = 0.0 if t > 0.0 else t
+    return -INFINITY if alpha == 0.0 else t
+
+cdef inline double elu_tail_c(double x, double alpha) noexcept nogil:
+    return x
+
+cdef inline fa_tail_t elu_tail(double x, double alpha) noexcept nogil:
+    return _tail_make(alpha, _clamp_lo(x, -3000.0), 0.0)
+
+
+# selu: scale * alpha * e^x (the constant's low part folded into bl).
+
+cdef inline double selu_tail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double selu_tail_c(double x) noexcept nogil:
+    return x
+
+cdef inline fa_tail_t selu_tail(double x) noexcept nogil:
+    return _tail_make(FA_SELU_SA_HI, _clamp_lo(x, -3000.0), FA_SELU_SA_LO / FA_SELU_SA_HI)
+
+
+# gelu (exact): f'(x) = phi(x) (R(a) - a), a = -x, R(a) = S(1/a^2)/a the
+# Mills ratio's asymptotic series (as gelu_erf_derivative for x < -20):
+# p = -(a - S/a)/sqrt(2 pi) in double-double, b = -x^2/2 (exact).
+
+cdef inline double gelu_erf_tail_t() noexcept nogil:
+    return -37.5
+
+cdef inline double gelu_erf_tail_c(double x) noexcept nogil:
+    return x
+
+cdef inline fa_tail_t gelu_erf_tail(double x) noexcept nogil:
+    cdef double xc = _clamp_lo(x, -80.0)
+    cdef double a = -xc
+    cdef dd_t q = dd_two_sum(a, -(_mills_series(xc) / a))
+    cdef dd_t p = dd_mul_dd(q, dd_make(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO))
+    cdef dd_t sq = dd_two_prod(xc, xc)
+    return _tail_make(-p.hi, -0.5 * sq.hi, _tail_p_fold(p, -0.5 * sq.lo))
+
+
+# gelu (tanh): f'(x) = sigma(2u)(1 + m sigma(-2u)) = (1 + m) e^(2u), 2u < -700.
+
+cdef inline double gelu_tanh_tail_t() noexcept nogil:
+    return -21.1      # 2u(-21.1) = -704
+
+cdef inline double gelu_tanh_tail_c(double x) noexcept nogil:
+    return x
+
+cdef inline fa_tail_t gelu_tanh_tail(double x) noexcept nogil:
+    cdef double xc = _clamp_lo(x, -40.0)
+    cdef dd_t z = _gelu_tanh_2u(xc)
+    cdef dd_t p = dd_add_d(_gelu_tanh_m(xc), 1.0)
+    return _tail_make(p.hi, z.hi, _tail_p_fold(p, z.lo))
+
+
+# sigmoid: e^-|x|; log_sigmoid: sigma(-x) = e^-x (x > 0); tanh: 4 e^-2|x|.
+
+cdef inline double sigmoid_tail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double sigmoid_tail_c(double x) noexcept nogil:
+    return -fabs(x)
+
+cdef inline fa_tail_t sigmoid_tail(double x) noexcept nogil:
+    return _tail_make(1.0, _clamp_lo(-fabs(x), -3000.0), 0.0)
+
+cdef inline double log_sigmoid_tail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double log_sigmoid_tail_c(double x) noexcept nogil:
+    return -x
+
+cdef inline fa_tail_t log_sigmoid_tail(double x) noexcept nogil:
+    return _tail_make(1.0, _clamp_lo(-x, -3000.0), 0.0)
+
+cdef inline double tanh_tail_t() noexcept nogil:
+    return -350.0
+
+cdef inline double tanh_tail_c(double x) noexcept nogil:
+    return -fabs(x)
+
+cdef inline fa_tail_t tanh_tail(double x) noexcept nogil:
+    return _tail_make(4.0, _clamp_lo(-2.0 * fabs(x), -3000.0), 0.0)
+
+
+# silu, mish: (1 + x) e^x; swish: (1 + z) e^z, z = beta x in double-double.
+
+cdef inline fa_tail_t _one_plus_z_exp_z(double zh, double zl) noexcept nogil:
+    cdef double zc = _clamp_lo(zh, -3000.0)
+    cdef double l = zl if zc == zh else 0.0
+    cdef dd_t p = dd_two_sum(1.0, zc)
+    p.lo = p.lo + l
+    return _tail_make(p.hi, zc, _tail_p_fold(p, l))
+
+cdef inline double silu_tail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double silu_tail_c(double x) noexcept nogil:
+    return x
+
+cdef inline fa_tail_t silu_tail(double x) noexcept nogil:
+    return _one_plus_z_exp_z(x, 0.0)
+
+cdef inline double swish_tail_t(double beta) noexcept nogil:
+    return -700.0
+
+cdef inline double swish_tail_c(double x, double beta) noexcept nogil:
+    return beta * x          # beta = 0: 0 or NaN, never the tail
+
+cdef inline fa_tail_t swish_tail(double x, double beta) noexcept nogil:
+    cdef dd_t z = dd_two_prod(beta, x)
+    return _one_plus_z_exp_z(z.hi, z.lo)
+
+cdef inline double mish_tail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double mish_tail_c(double x) noexcept nogil:
+    return x
+
+cdef inline fa_tail_t mish_tail(double x) noexcept nogil:
+    return _one_plus_z_exp_z(x, 0.0)
+
+
+# softplus: sigma(z) = e^z, z = beta x < -700 (and not beyond threshold,
+# where f' = 1).
+
+cdef inline double softplus_tail_t(double beta, double threshold) noexcept nogil:
+    # z < -700 and not z > threshold: z < min(-700, the double above threshold)
+    cdef double t = nextafter(threshold, INFINITY)
+    return -700.0 if t > -700.0 else t
+
+cdef inline double softplus_tail_c(double x, double beta, double threshold) noexcept nogil:
+    return beta * x
+
+cdef inline fa_tail_t softplus_tail(double x, double beta, double threshold) noexcept nogil:
+    cdef dd_t z = dd_two_prod(beta, x)
+    cdef double zc = _clamp_lo(z.hi, -3000.0)
+    return _tail_make(1.0, zc, z.lo if zc == z.hi else 0.0)
+
+
+# Unaffected (f' is 0, 1 or a normal constant): never the tail.
+
+cdef inline double _no_tail_t() noexcept nogil:
+    return -INFINITY
+
+cdef inline fa_tail_t _no_tail() noexcept nogil:
+    return _tail_make(0.0, 0.0, 0.0)
+
+cdef inline double relu_tail_t() noexcept nogil:
+    return _no_tail_t()
+
+cdef inline double relu_tail_c(double x) noexcept nogil:
+    return 0.0
+
+cdef inline fa_tail_t relu_tail(double x) noexcept nogil:
+    return _no_tail()
+
+cdef inline double leaky_relu_tail_t(double negative_slope) noexcept nogil:
+    return _no_tail_t()
+
+cdef inline double leaky_relu_tail_c(double x, double negative_slope) noexcept nogil:
+    return 0.0
+
+cdef inline fa_tail_t leaky_relu_tail(double x, double negative_slope) noexcept nogil:
+    return _no_tail()
+
+cdef inline double hardsigmoid_tail_t() noexcept nogil:
+    return _no_tail_t()
+
+cdef inline double hardsigmoid_tail_c(double x) noexcept nogil:
+    return 0.0
+
+cdef inline fa_tail_t hardsigmoid_tail(double x) noexcept nogil:
+    return _no_tail()
+
+cdef inline double hardswish_tail_t() noexcept nogil:
+    return _no_tail_t()
+
+cdef inline double hardswish_tail_c(double x) noexcept nogil:
+    return 0.0
+
+cdef inline fa_tail_t hardswish_tail(double x) noexcept nogil:
+    return _no_tail()
 
 
 # ===========================================================================

@@ -314,7 +314,8 @@ def _gated_backward_from(derivative, activation_derivative):
     """NAME_backward(grad_output, gate, up, ...) = (grad_output * d_gate, grad_output * d_up).
 
     grad_output * d_gate is grad_output * up * f'(gate): where up * f'(gate) is
-    subnormal its own rounding would dominate, so (grad_output * up) * f'(gate)
+    subnormal, or underflows to 0 while f'(gate) and grad_output are not 0 and
+    finite, its own rounding would dominate, so (grad_output * up) * f'(gate)
     is taken there.
     """
     name = derivative.__name__.replace("_derivative", "_backward")
@@ -326,8 +327,9 @@ def _gated_backward_from(derivative, activation_derivative):
         gate, up = _gate_and_up(gate, up)
         tiny = np.abs(d_gate) < np.finfo(np.float64).tiny
         f_prime = activation_derivative(gate, **kwargs)
-        grad_gate = np.where(tiny & (d_gate != 0), (grad_output * up) * f_prime,
-                             grad_output * d_gate)
+        with np.errstate(all="ignore"):
+            regroup = tiny & ((d_gate != 0) | ((f_prime != 0) & np.isfinite(grad_output)))
+            grad_gate = np.where(regroup, (grad_output * up) * f_prime, grad_output * d_gate)
         return grad_gate, grad_output * d_up
 
     backward.__name__ = backward.__qualname__ = name
@@ -864,7 +866,15 @@ def glu_backward(grad_output, x, axis=-1):
     d_a, d_b = np.split(d, 2, axis=ax)
     g = _as_float64("grad_output", grad_output)
     _same_shape("grad_output", g, "glu(x)", d_a)
-    return np.concatenate([g * d_a, g * d_b], axis=ax)
+    # g * a * sigmoid'(b), regrouped as (g * a) * sigmoid'(b) where a *
+    # sigmoid'(b) is subnormal or underflows to 0 (see _gated_backward_from).
+    a, b, _ = _glu_halves(x, axis)
+    f_prime = _sigmoid(b) * _sigmoid(-b)
+    with np.errstate(all="ignore"):
+        regroup = (np.abs(d_b) < np.finfo(np.float64).tiny) & (
+            (d_b != 0) | ((f_prime != 0) & np.isfinite(g)))
+        grad_b = np.where(regroup, (g * a) * f_prime, g * d_b)
+    return np.concatenate([g * d_a, grad_b], axis=ax)
 
 
 def _gate_and_up(gate, up):
