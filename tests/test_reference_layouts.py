@@ -148,3 +148,27 @@ def test_rowwise_other_axes(name, axis, dtype, layout):
         assert gx.shape == x.shape and gx.dtype == x.dtype
         assert_matches(f"{label} T={t} backward", gx, egx, dtype, 4.0,
                        2.0 if dtype == np.float64 else 0.0, floor, (g64, y64))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shape, axis", [
+    ((0, 64), 1), ((0, 0), 1), ((1, 64), 1), ((2, 64), 1), ((5, 2047), 1), ((5, 2048), 1),
+    ((4097, 3), 1), ((70001, 64), -1), ((3, 5, 7), 2), ((4, 3, 5), 1),
+])
+def test_prelu_channel_blocks(shape, axis, dtype):
+    # channels-last prelu runs several rows per call against a repeated weight
+    # (the last call shorter): every row, the last one included, matches
+    import fastact as fa
+    from fastact import reference
+
+    rng = np.random.default_rng(_seed("prelu", shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.uniform(0.0, 1.0, shape[axis]).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    for got, want in [
+        (fa.prelu(x, w, axis=axis), reference.prelu(x, w, axis=axis)),
+        (fa.prelu_derivative(x, w, axis=axis), reference.prelu_derivative(x, w, axis=axis)),
+        (fa.prelu_backward(g, x, w, axis=axis), reference.prelu_backward(g, x, w, axis=axis)),
+    ]:
+        assert got.shape == x.shape and got.dtype == x.dtype
+        np.testing.assert_array_equal(got, want.astype(dtype))
