@@ -972,6 +972,74 @@ cdef inline fa_tail_t softplus_tail(double x, double beta, double threshold) noe
     return _tail_make(1.0, zc, z.lo if zc == z.hi else 0.0)
 
 
+# The gated family's f(gate) * value (and grad_value = g * f(gate)) meets the
+# same underflow in f itself: glu's sigmoid(gate) below -700, swiglu's and
+# geglu's gate * s(gate) in their tails, and for |gate| < 2^-1000, where
+# f(gate) = gate/2 is subnormal or 0 (gate = 5e-324: 0 by the tie) while
+# value can be up to 2^1024.  There f = p exp(b) as for the derivatives:
+# sigmoid: e^x; silu: x e^x; gelu: x phi(x) R(-x) = -S phi(x)/1 (S the
+# Mills series, R = S/a); tanh-gelu: x e^(2u); tiny x: x e^-ln2.
+# NAME_ftail_c(x) < NAME_ftail_t() selects (never for a NaN or infinite x:
+# x + 0*x is NaN there and the compare false).
+
+cdef inline double _tiny_or(double x, double c) noexcept nogil:
+    # -1000 (in every tail below) where 0 < |x| < 2^-1000 or x = 0, else c
+    return -1000.0 if fabs(x) < FA_TWO_M1000 else c
+
+cdef inline fa_tail_t _half_x() noexcept nogil:
+    return _tail_make(1.0, -FA_VM_LN2_HI, -FA_VM_LN2_LO)
+
+cdef inline double sigmoid_ftail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double sigmoid_ftail_c(double x) noexcept nogil:
+    return x + 0.0 * x
+
+cdef inline fa_tail_t sigmoid_ftail(double x) noexcept nogil:
+    return _tail_make(1.0, _clamp_lo(x, -3000.0), 0.0)
+
+cdef inline double silu_ftail_t() noexcept nogil:
+    return -700.0
+
+cdef inline double silu_ftail_c(double x) noexcept nogil:
+    return _tiny_or(x, x + 0.0 * x)
+
+cdef inline fa_tail_t silu_ftail(double x) noexcept nogil:
+    cdef fa_tail_t t = _half_x()
+    cdef fa_tail_t deep = _tail_make(x, _clamp_lo(x, -3000.0), 0.0)
+    t.p = x
+    return t if fabs(x) < FA_TWO_M1000 else deep
+
+cdef inline double gelu_erf_ftail_t() noexcept nogil:
+    return -37.5
+
+cdef inline double gelu_erf_ftail_c(double x) noexcept nogil:
+    return _tiny_or(x, x + 0.0 * x)
+
+cdef inline fa_tail_t gelu_erf_ftail(double x) noexcept nogil:
+    cdef double xc = _clamp(x, -80.0, -1.0)
+    cdef dd_t p = dd_mul_d(dd_make(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO), -_mills_series(xc))
+    cdef dd_t sq = dd_two_prod(xc, xc)
+    cdef fa_tail_t deep = _tail_make(p.hi, -0.5 * sq.hi, _tail_p_fold(p, -0.5 * sq.lo))
+    cdef fa_tail_t t = _half_x()
+    t.p = x
+    return t if fabs(x) < FA_TWO_M1000 else deep
+
+cdef inline double gelu_tanh_ftail_t() noexcept nogil:
+    return -21.1      # 2u(-21.1) = -704
+
+cdef inline double gelu_tanh_ftail_c(double x) noexcept nogil:
+    return _tiny_or(x, x + 0.0 * x)
+
+cdef inline fa_tail_t gelu_tanh_ftail(double x) noexcept nogil:
+    cdef double xc = _clamp(x, -40.0, -1.0)
+    cdef dd_t z = _gelu_tanh_2u(xc)
+    cdef fa_tail_t deep = _tail_make(_clamp_lo(x, -40.0), z.hi, z.lo)
+    cdef fa_tail_t t = _half_x()
+    t.p = x
+    return t if fabs(x) < FA_TWO_M1000 else deep
+
+
 # Unaffected (f' is 0, 1 or a normal constant): never the tail.
 
 cdef inline double _no_tail_t() noexcept nogil:
