@@ -26,7 +26,7 @@ from . import mpref
 KINDS = ("forward", "derivative", "backward")
 
 _RRELU_LOWER, _RRELU_UPPER = 1.0 / 8.0, 1.0 / 3.0
-_PRELU_WEIGHT = 0.25
+PRELU_WEIGHT = 0.25
 
 
 class Unary(NamedTuple):
@@ -47,7 +47,7 @@ class Unary(NamedTuple):
 
     def _args(self, dtype):
         if self.name == "prelu":
-            return (np.array([_PRELU_WEIGHT], dtype=dtype),), {}
+            return (np.array([PRELU_WEIGHT], dtype=dtype),), {}
         return (), self.params
 
     def exact_mp(self, kind, xs, gs=None):
@@ -66,7 +66,7 @@ def _unary(name, params=None, label=None):
     params = dict(params or {})
     mp_name, mp_params = name, dict(params)
     if name == "prelu":
-        mp_name, mp_params = "leaky_relu", {"negative_slope": _PRELU_WEIGHT}
+        mp_name, mp_params = "leaky_relu", {"negative_slope": PRELU_WEIGHT}
     elif name == "rrelu":
         mp_name = "leaky_relu"
         mp_params = {"negative_slope": (_RRELU_LOWER + _RRELU_UPPER) / 2}

@@ -9,6 +9,8 @@ catalog defaults are compared; gelu's tanh form is added here).
 
 import numpy as np
 
+from .cases import PRELU_WEIGHT
+
 
 def _baselines():
     try:
@@ -39,7 +41,7 @@ def torch_result(case, kind, x):
         return None
     make = baseline.forward if kind == "forward" else baseline.derivative
     if case.name == "prelu":
-        weight = torch.full((1,), 0.25, dtype=xt.dtype)
+        weight = torch.full((1,), PRELU_WEIGHT, dtype=xt.dtype)
         result = make(xt, weight, out=out)()
     else:
         result = make(xt, out=out)()
