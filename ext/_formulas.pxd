@@ -272,6 +272,12 @@ cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
 # e = exp(-|z|) <= 1, sigma(z) = (z < 0 ? e : 1) / (1 + e),
 # sigma(-z) = (z < 0 ? 1 : e) / (1 + e).
 
+cdef inline dd_t _one_plus(dd_t e_s, double sc) noexcept nogil:
+    # 1 + e exactly as a double-double, e = (e_s.hi + e_s.lo) * sc <= 1.
+    cdef dd_t d = dd_fast_two_sum(1.0, e_s.hi * sc)
+    d.lo = d.lo + e_s.lo * sc
+    return d
+
 cdef inline double _x_sigmoid_dd(double x, double zh, double zl) noexcept nogil:
     # x * sigmoid(zh + zl): silu, swish, tanh-gelu (0.5x(1+tanh u) = x*sigma(2u)).
     # x*num and 1+e are formed exactly (double-double) and divided once, so
@@ -284,8 +290,7 @@ cdef inline double _x_sigmoid_dd(double x, double zh, double zl) noexcept nogil:
     cdef dd_t xn = dd_two_prod(x, num.hi)
     # x = +-inf: the exact product's low part is inf - inf; drop it.
     xn.lo = (xn.lo + x * num.lo) if xn.hi - xn.hi == 0.0 else 0.0
-    cdef dd_t d = dd_fast_two_sum(1.0, e_s.hi * sc)
-    d.lo = d.lo + e_s.lo * sc
+    cdef dd_t d = _one_plus(e_s, sc)
     cdef double r = dd_div_to_d(xn, d) * (sc if neg else 1.0)
     # x = +-inf: the division's residual is inf - inf; the plain quotient is
     # the limit (and stays NaN for a NaN x).
@@ -331,17 +336,10 @@ cdef inline double _silu_deriv_dd(double zh, double zl) noexcept nogil:
     return pz if fabs(t) < 0.5 else r
 
 cdef inline double _sigmoid(double x) noexcept nogil:
-    # e/(1+e) for x < 0, else 1/(1+e), e = exp(-|x|) in double-double and
-    # 1 + e exact: exp's rounding, the sum's and the quotient's add up to
-    # ~2.4 ULP in double (a float64 sample of 1e6 inputs found them).
-    cdef bint neg = x < 0.0
-    cdef double a = -fabs(x)
-    cdef dd_t e_s = _exp_dd_scaled2(a, 0.0)
-    cdef double sc = _tail_scale(a)
-    cdef dd_t d = dd_fast_two_sum(1.0, e_s.hi * sc)
-    d.lo = d.lo + e_s.lo * sc
-    cdef dd_t num = e_s if neg else dd_make(1.0, 0.0)
-    return dd_div_to_d(num, d) * (sc if neg else 1.0)
+    # 1 * sigma(x) with e = exp(-|x|) in double-double and 1 + e exact:
+    # exp's rounding, the sum's and the quotient's in double add up to ~2.4
+    # ULP (a float64 sample of 1e6 inputs found them).
+    return _x_sigmoid_dd(1.0, x, 0.0)
 
 
 # ---------------------------------------------------------------------------
@@ -560,8 +558,7 @@ cdef inline double _e_over_1pe_sq(double c, double a) noexcept nogil:
     # leaves no room for backward's product with g.
     cdef dd_t e_s = _exp_dd_scaled2(a, 0.0)
     cdef double sc = _tail_scale(a)
-    cdef dd_t d = dd_fast_two_sum(1.0, e_s.hi * sc)
-    d.lo = d.lo + e_s.lo * sc
+    cdef dd_t d = _one_plus(e_s, sc)
     return dd_div_to_d(dd_make(c * e_s.hi, c * e_s.lo), dd_mul_dd(d, d)) * sc
 
 cdef inline double sigmoid_derivative(double x) noexcept nogil:
@@ -984,17 +981,21 @@ cdef inline fa_tail_t softplus_tail(double x, double beta, double threshold) noe
 # geglu's gate * s(gate) in their tails, and for |gate| < 2^-1000, where
 # f(gate) = gate/2 is subnormal or 0 (gate = 5e-324: 0 by the tie) while
 # value can be up to 2^1024.  There f = p exp(b) as for the derivatives:
-# sigmoid: e^x; silu: x e^x; gelu: x phi(x) R(-x) = -S phi(x)/1 (S the
+# sigmoid: e^x; silu: x e^x; gelu: x phi(x) R(-x) = -S phi(x) (S the
 # Mills series, R = S/a); tanh-gelu: x e^(2u); tiny x: x e^-ln2.
 # NAME_ftail_c(x) < NAME_ftail_t() selects (never for a NaN or infinite x:
 # x + 0*x is NaN there and the compare false).
 
-cdef inline double _tiny_or(double x, double c) noexcept nogil:
-    # -1000 (in every tail below) where 0 < |x| < 2^-1000 or x = 0, else c
-    return -1000.0 if fabs(x) < FA_TWO_M1000 else c
+cdef inline double _deep_or_tiny(double x, double deep) noexcept nogil:
+    # < 0 where x < deep (x finite) or |x| < 2^-1000: one value and one
+    # compare, so that the flag loops vectorize (a second compare or a select
+    # on |x| kept them scalar); an infinite x gives +inf, a NaN NaN.
+    return _clamp_hi(fabs(x) - FA_TWO_M1000, (x + 0.0 * x) - deep)
 
-cdef inline fa_tail_t _half_x() noexcept nogil:
-    return _tail_make(1.0, -FA_VM_LN2_HI, -FA_VM_LN2_LO)
+cdef inline fa_tail_t _half_x_or(double x, fa_tail_t deep) noexcept nogil:
+    # x e^-ln2 for |x| < 2^-1000, else the deep tail's form
+    cdef fa_tail_t half = _tail_make(x, -FA_VM_LN2_HI, -FA_VM_LN2_LO)
+    return half if fabs(x) < FA_TWO_M1000 else deep
 
 cdef inline double sigmoid_ftail_t() noexcept nogil:
     return -700.0
@@ -1006,45 +1007,36 @@ cdef inline fa_tail_t sigmoid_ftail(double x) noexcept nogil:
     return _tail_make(1.0, _clamp_lo(x, -3000.0), 0.0)
 
 cdef inline double silu_ftail_t() noexcept nogil:
-    return -700.0
+    return 0.0
 
 cdef inline double silu_ftail_c(double x) noexcept nogil:
-    return _tiny_or(x, x + 0.0 * x)
+    return _deep_or_tiny(x, -700.0)
 
 cdef inline fa_tail_t silu_ftail(double x) noexcept nogil:
-    cdef fa_tail_t t = _half_x()
-    cdef fa_tail_t deep = _tail_make(x, _clamp_lo(x, -3000.0), 0.0)
-    t.p = x
-    return t if fabs(x) < FA_TWO_M1000 else deep
+    return _half_x_or(x, _tail_make(x, _clamp_lo(x, -3000.0), 0.0))
 
 cdef inline double gelu_erf_ftail_t() noexcept nogil:
-    return -37.5
+    return 0.0
 
 cdef inline double gelu_erf_ftail_c(double x) noexcept nogil:
-    return _tiny_or(x, x + 0.0 * x)
+    return _deep_or_tiny(x, -37.5)
 
 cdef inline fa_tail_t gelu_erf_ftail(double x) noexcept nogil:
     cdef double xc = _clamp(x, -80.0, -1.0)
     cdef dd_t p = dd_mul_d(dd_make(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO), -_mills_series(xc))
     cdef dd_t sq = dd_two_prod(xc, xc)
-    cdef fa_tail_t deep = _tail_make(p.hi, -0.5 * sq.hi, _tail_p_fold(p, -0.5 * sq.lo))
-    cdef fa_tail_t t = _half_x()
-    t.p = x
-    return t if fabs(x) < FA_TWO_M1000 else deep
+    return _half_x_or(x, _tail_make(p.hi, -0.5 * sq.hi, _tail_p_fold(p, -0.5 * sq.lo)))
 
 cdef inline double gelu_tanh_ftail_t() noexcept nogil:
-    return -21.1      # 2u(-21.1) = -704
+    return 0.0
 
 cdef inline double gelu_tanh_ftail_c(double x) noexcept nogil:
-    return _tiny_or(x, x + 0.0 * x)
+    return _deep_or_tiny(x, -21.1)      # 2u(-21.1) = -704
 
 cdef inline fa_tail_t gelu_tanh_ftail(double x) noexcept nogil:
     cdef double xc = _clamp(x, -40.0, -1.0)
     cdef dd_t z = _gelu_tanh_2u(xc)
-    cdef fa_tail_t deep = _tail_make(_clamp_lo(x, -40.0), z.hi, z.lo)
-    cdef fa_tail_t t = _half_x()
-    t.p = x
-    return t if fabs(x) < FA_TWO_M1000 else deep
+    return _half_x_or(x, _tail_make(_clamp_lo(x, -40.0), z.hi, z.lo))
 
 
 # Unaffected (f' is 0, 1 or a normal constant): never the tail.
@@ -1280,6 +1272,13 @@ cdef inline bint _bw32_far(double t) noexcept nogil:
     # selects use the very same test, so flags and selects always agree.
     return <float> fabs(t) >= <float> 0.000244140625
 
+cdef inline double _bw32_poly_or(double far, double t, const double* dp) noexcept nogil:
+    # far, or the zero's polynomial (6 terms) within the window |t| < 2^-12
+    return far if _bw32_far(t) else _poly_zero(t, dp, 6)
+
+cdef inline int _bw32_near(double t) noexcept nogil:
+    return 0 if _bw32_far(t) else 1
+
 cdef inline double sigmoid_bwd32(double x) noexcept nogil:
     cdef double e = vm_exp_f32g(-fabs(x))
     cdef double d = 1.0 + e
@@ -1325,13 +1324,11 @@ cdef inline double gelu_tanh_bwd32_far(double x) noexcept nogil:
     return gelu_tanh_derivative32(x)
 
 cdef inline double gelu_tanh_bwd32(double x) noexcept nogil:
-    cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
-    cdef double pz = _poly_zero(t, FA_GELU_TANH_DP, 6)
-    return gelu_tanh_bwd32_far(x) if _bw32_far(t) else pz
+    return _bw32_poly_or(gelu_tanh_bwd32_far(x),
+                         (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO, FA_GELU_TANH_DP)
 
 cdef inline int gelu_tanh_bwd32_near(double x) noexcept nogil:
-    cdef double t = (x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO
-    return 0 if _bw32_far(t) else 1
+    return _bw32_near((x - FA_GELU_TANH_Z0_HI) - FA_GELU_TANH_Z0_LO)
 
 cdef inline int gelu_tanh_bwd32_bad(double x) noexcept nogil:
     # x >= -20: exp's argument 2u >= -603
@@ -1339,13 +1336,10 @@ cdef inline int gelu_tanh_bwd32_bad(double x) noexcept nogil:
 
 cdef inline double _silu_deriv_bw32(double z) noexcept nogil:
     # silu'(z), z clamped to +-800
-    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
-    cdef double pz = _poly_zero(t, FA_SILU_DP, 6)
-    return _silu_deriv32(z) if _bw32_far(t) else pz
+    return _bw32_poly_or(_silu_deriv32(z), (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO, FA_SILU_DP)
 
 cdef inline int _silu_near_bw32(double z) noexcept nogil:
-    cdef double t = (z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO
-    return 0 if _bw32_far(t) else 1
+    return _bw32_near((z - FA_SILU_Z0_HI) - FA_SILU_Z0_LO)
 
 cdef inline double silu_bwd32_far(double x) noexcept nogil:
     return _silu_deriv32(_clamp(x, -800.0, 800.0))
@@ -1385,13 +1379,10 @@ cdef inline double mish_bwd32_far(double x) noexcept nogil:
     return mish_derivative32(x)
 
 cdef inline double mish_bwd32(double x) noexcept nogil:
-    cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
-    cdef double pz = _poly_zero(t, FA_MISH_DP, 6)
-    return mish_bwd32_far(x) if _bw32_far(t) else pz
+    return _bw32_poly_or(mish_bwd32_far(x), (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO, FA_MISH_DP)
 
 cdef inline int mish_bwd32_near(double x) noexcept nogil:
-    cdef double t = (x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO
-    return 0 if _bw32_far(t) else 1
+    return _bw32_near((x - FA_MISH_Z0_HI) - FA_MISH_Z0_LO)
 
 cdef inline int mish_bwd32_bad(double x) noexcept nogil:
     return 0 if x >= -700.0 else 1
