@@ -9,6 +9,8 @@ import argparse
 import sys
 import time
 
+from fastact._progress import ProgressBar
+
 
 def _cmd_info(args):
     import numpy as np
@@ -109,62 +111,19 @@ def _stderr_is_tty():
         return False
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr: ``label  42% [#####-----] 53/126 ETA 0:31 what``.
-
-    Redrawn in place with a carriage return; close() ends the line.
-    """
-
-    def __init__(self, total, label="", width=24, stream=None):
-        self.total = max(int(total), 1)
-        self.label = label
-        self.width = width
-        self.stream = stream if stream is not None else sys.stderr
-        self.done = 0
-        self.start = time.perf_counter()
-        self._last_len = 0
-        self._draw("")
-
-    def _draw(self, what):
-        frac = min(self.done / self.total, 1.0)
-        filled = round(frac * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        elapsed = time.perf_counter() - self.start
-        if self.done >= self.total:
-            eta = f"in {elapsed:.1f} s"
-        elif self.done:
-            remaining = elapsed / self.done * (self.total - self.done)
-            eta = f"ETA {int(remaining) // 60}:{int(remaining) % 60:02d}"
-        else:
-            eta = "ETA -:--"
-        text = f"{self.label} {frac:4.0%} [{bar}] {self.done}/{self.total} {eta} {what}".rstrip()
-        text = text[:110]
-        pad = " " * max(self._last_len - len(text), 0)
-        self.stream.write("\r" + text + pad)
-        self.stream.flush()
-        self._last_len = len(text)
-
-    def update(self, what="", step=1):
-        self.done += step
-        self._draw(what)
-
-    def clear(self):
-        """Blank the line (before printing something else to the stream)."""
-        self.stream.write("\r" + " " * self._last_len + "\r")
-        self.stream.flush()
-        self._last_len = 0
-
-    def close(self):
-        self._draw("")
-        self.stream.write("\n")
-        self.stream.flush()
+def _int_at_least(text, minimum):
+    value = int(text)
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+    return value
 
 
 def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    return _int_at_least(text, 1)
+
+
+def _nonnegative_int(text):
+    return _int_at_least(text, 0)
 
 
 def _threads(text):
@@ -201,16 +160,6 @@ def _cmd_accuracy(args):
     if args.progress is None:
         args.progress = _stderr_is_tty()
     return run.main(args)
-
-
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
 
 
 def build_parser():

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import cases as _cases
 from . import sample64, ulp
-from .tally import summarize
+from .tally import near_zero, summarize
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -60,22 +60,16 @@ def measure(label, kind, dtype, n=2000, seed=0):
     eps = float(np.finfo(dt).eps)
     with np.errstate(all="ignore"):
         if kind == "forward":
-            computed = case.fastact("forward", gate, up)
-            err = ulp.ulp_error(computed, exact, dt)
-            none = np.zeros(err.shape, dtype=bool)
-            return summarize(gate, err, none, np.full(err.shape, np.inf), ulp.LIMITS["forward"])
+            err = ulp.ulp_error(case.fastact("forward", gate, up), exact, dt)
+            return summarize(gate, err, ulp.LIMITS["forward"])
         grad_gate, grad_up = case.fastact("backward", gate, up, g)
         exact_gate, exact_up = exact
-        err_gate = ulp.ulp_error(grad_gate, exact_gate, dt)
-        window = ulp.near_zero_mask(gate, zeros)
-        unit = np.maximum(eps * np.abs(g.astype(F64) * up.astype(F64)), np.finfo(dt).smallest_subnormal)
-        abs_eps = np.where(window, ulp.abs_error(grad_gate, exact_gate, dt) / unit, np.inf)
-        t = summarize(gate, err_gate, window, abs_eps, ulp.LIMITS["backward"])
-        err_up = ulp.ulp_error(grad_up, exact_up, dt)
-        none = np.zeros(err_up.shape, dtype=bool)
-        return t + summarize(gate, err_up, none, np.full(err_up.shape, np.inf),
-                             ulp.LIMITS["backward"])
-
+        window, abs_eps = near_zero(gate, ulp.abs_error(grad_gate, exact_gate, dt), zeros, eps,
+                                    g.astype(F64) * up.astype(F64),
+                                    floor=np.finfo(dt).smallest_subnormal)
+        t = summarize(gate, ulp.ulp_error(grad_gate, exact_gate, dt), ulp.LIMITS["backward"],
+                      window, abs_eps)
+        return t + summarize(gate, ulp.ulp_error(grad_up, exact_up, dt), ulp.LIMITS["backward"])
 
 def run(n, seed=0):
     """[{function, kind, dtype, fastact: Tally dict}] for every gated case."""

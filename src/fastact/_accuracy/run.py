@@ -138,70 +138,62 @@ def _fmt(value):
     return f"{value:.3g}"
 
 
+def _row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
+def _header(*names):
+    return [_row(names), "|" + "---|" * len(names)]
+
+
 def markdown(data):
-    """The README table: max ULP per function and dtype, PyTorch alongside."""
+    """The README's tables: max ULP per function, kind and dtype, PyTorch alongside."""
     meta = data["meta"]
     lines = []
     f32 = {(r["function"], r["kind"]): r for r in data.get("float32", [])}
-    labels = list(dict.fromkeys(r["function"] for r in data.get("float32", [])))
-    if labels:
+    if f32:
         stride = meta["stride"]
         what = "all 2^32 inputs" if stride == 1 else f"every {stride}th bit pattern"
-        lines.append(f"float32, {what} (SIMD level {meta['simd_level']}), max ULP error "
-                     "(derivatives: outside ±0.05 of a zero of f'; inside, abs error in eps):")
-        lines.append("")
-        lines.append("| function | forward | PyTorch | derivative | near f' = 0 (eps) | PyTorch |")
-        lines.append("|---|---|---|---|---|---|")
-        for label in labels:
-            fw = f32.get((label, "forward"))
-            dv = f32.get((label, "derivative"))
-            lines.append("| " + " | ".join([
-                label,
-                _cell(fw, "max_ulp"), _cell(fw, "max_ulp", "torch"),
-                _cell(dv, "max_ulp"), _cell(dv, "window_abs_eps"),
-                _cell(dv, "max_ulp", "torch"),
-            ]) + " |")
-    f64 = data.get("float64", [])
+        lines += [f"float32, {what} (SIMD level {meta['simd_level']}), max ULP error "
+                  "(derivatives: outside ±0.05 of a zero of f'; inside, abs error in eps):", ""]
+        lines += _header("function", "forward", "PyTorch", "derivative", "near f' = 0 (eps)",
+                         "PyTorch")
+        for label in dict.fromkeys(label for label, _ in f32):
+            fw, dv = f32.get((label, "forward")), f32.get((label, "derivative"))
+            lines.append(_row([label, _cell(fw, "max_ulp"), _cell(fw, "max_ulp", "torch"),
+                               _cell(dv, "max_ulp"), _cell(dv, "window_abs_eps"),
+                               _cell(dv, "max_ulp", "torch")]))
+    f64 = {(r["function"], r["kind"]): r for r in data.get("float64", [])}
     if f64:
-        by = {(r["function"], r["kind"]): r for r in f64}
-        labels64 = list(dict.fromkeys(r["function"] for r in f64))
         lines += ["", f"float64 against mpmath, {meta['float64_samples']} inputs per function "
                   "and kind, max ULP error (near f' = 0: abs error in eps, times |g| for "
-                  "backward):", "",
-                  "| function | forward | derivative | near f' = 0 (eps) | backward |",
-                  "|---|---|---|---|---|"]
-        for label in labels64:
-            lines.append("| " + " | ".join([
-                label, _cell(by.get((label, "forward")), "max_ulp"),
-                _cell(by.get((label, "derivative")), "max_ulp"),
-                _cell(by.get((label, "derivative")), "window_abs_eps"),
-                _cell(by.get((label, "backward")), "max_ulp"),
-            ]) + " |")
+                  "backward):", ""]
+        lines += _header("function", "forward", "derivative", "near f' = 0 (eps)", "backward")
+        for label in dict.fromkeys(label for label, _ in f64):
+            dv = f64.get((label, "derivative"))
+            lines.append(_row([label, _cell(f64.get((label, "forward")), "max_ulp"),
+                               _cell(dv, "max_ulp"), _cell(dv, "window_abs_eps"),
+                               _cell(f64.get((label, "backward")), "max_ulp")]))
     row_records = data.get("rows", [])
     if row_records:
         lines += ["", "softmax rows (lengths 1 to 65536, spreads 1e-3 to 1e4, temperatures, "
-                  "ties, ±inf), max ULP error per element:", "",
-                  "| function | float32 | float64 |", "|---|---|---|"]
+                  "ties, ±inf), max ULP error per element:", ""]
+        lines += _header("function", "float32", "float64")
         for function in rows.FUNCTIONS:
-            cells = []
-            for dtype in ("float32", "float64"):
-                worst = max((r["fastact"]["max_ulp"] for r in row_records
-                             if r["function"] == function and r["dtype"] == dtype), default=None)
-                cells.append("—" if worst is None else _fmt(worst))
-            lines.append(f"| {function} | " + " | ".join(cells) + " |")
-    gated_records = data.get("gated", [])
+            worst = [max((r["fastact"]["max_ulp"] for r in row_records
+                          if r["function"] == function and r["dtype"] == dtype), default=None)
+                     for dtype in ("float32", "float64")]
+            lines.append(_row([function] + ["—" if w is None else _fmt(w) for w in worst]))
+    gated_records = {(r["function"], r["kind"], r["dtype"]): r for r in data.get("gated", [])}
     if gated_records:
-        by = {(r["function"], r["kind"], r["dtype"]): r for r in gated_records}
-        labels_g = list(dict.fromkeys(r["function"] for r in gated_records))
         lines += ["", "GLU family (f(gate) * up; backward: both gradients), max ULP error "
-                  "(float64 against mpmath, float32 against the float64 results):", "",
-                  "| function | forward float32 | backward float32 | forward float64 | "
-                  "backward float64 |", "|---|---|---|---|---|"]
-        for label in labels_g:
-            lines.append("| " + " | ".join(
-                [label] + [_cell(by.get((label, k, d)), "max_ulp")
-                           for d in ("float32", "float64") for k in ("forward", "backward")]
-            ) + " |")
+                  "(float64 against mpmath, float32 against the float64 results):", ""]
+        lines += _header("function", "forward float32", "backward float32", "forward float64",
+                         "backward float64")
+        for label in dict.fromkeys(label for label, _, _ in gated_records):
+            lines.append(_row([label] + [_cell(gated_records.get((label, k, d)), "max_ulp")
+                                         for d in ("float32", "float64")
+                                         for k in ("forward", "backward")]))
     bad = failures(data)
     lines += ["", "Elements outside SPEC section 5: "
               + ("none." if not bad else ", ".join(f"{s}: {f} {k}" for s, f, k in bad))]
@@ -212,10 +204,10 @@ def _cell(record, field, who="fastact"):
     if record is None or record.get(who) is None:
         return "—"
     tally = record[who]
+    if field == "window_abs_eps" and math.isnan(float(tally["window_worst_x"])):
+        return "—"   # no input near a zero of f'
     text = _fmt(tally[field])
     if who == "torch" and tally["failures"]:
         where = tally["worst_x"] if field == "max_ulp" else tally["window_worst_x"]
         text += f" (x={float(where):.4g})"
-    if field == "window_abs_eps" and math.isnan(float(tally["window_worst_x"])):
-        return "—"
     return text

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import cases as _cases
 from . import ulp
-from .tally import Tally, summarize
+from .tally import Tally, near_zero, summarize
 
 F64 = np.dtype(np.float64)
 EPS64 = float(np.finfo(np.float64).eps)
@@ -75,14 +75,11 @@ def measure(label, kind, x, g=None, exact_pair=None):
     with np.errstate(all="ignore"):
         computed = case.fastact(kind, x, g)
         err = ulp.ulp_error(computed, exact_pair, F64)
-        if kind in ("derivative", "backward") and zeros:
-            window = ulp.near_zero_mask(x, zeros)
-            unit = EPS64 if g is None else np.maximum(EPS64 * np.abs(g), 5e-324)
-            abs_eps = np.where(window, ulp.abs_error(computed, exact_pair, F64) / unit, np.inf)
-        else:
-            window = np.zeros(x.shape, dtype=bool)
-            abs_eps = np.full(x.shape, np.inf)
-    return summarize(x, err, window, abs_eps, ulp.LIMITS[kind])
+        if kind == "forward" or not zeros:
+            return summarize(x, err, ulp.LIMITS[kind])
+        window, abs_eps = near_zero(x, ulp.abs_error(computed, exact_pair, F64), zeros,
+                                    EPS64, g, floor=5e-324)
+    return summarize(x, err, ulp.LIMITS[kind], window, abs_eps)
 
 
 @functools.lru_cache(maxsize=2)
@@ -101,21 +98,21 @@ def _task(task):
 def run(labels, kinds, n, seed=0, processes=1, level=None, chunk=2000, progress=False):
     """{(label, kind): Tally} over ``n`` inputs each, in worker processes."""
     import multiprocessing
-    import time
 
+    from .._progress import ProgressBar
     from . import sweep32
 
     todo = [(label, kind, n, seed, lo, min(lo + chunk, n))
             for label in labels for kind in kinds for lo in range(0, n, chunk)]
     results = {}
-    started = time.monotonic()
+    bar = ProgressBar(len(todo), label="float64") if progress else None
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes, initializer=sweep32._worker_init, initargs=(level,)) as pool:
         # in order, so that each worker keeps meeting the inputs it cached
-        for done, (key, t) in enumerate(pool.imap(_task, todo, chunksize=4), start=1):
+        for key, t in pool.imap(_task, todo, chunksize=4):
             results[key] = results.get(key, Tally()) + t
-            if progress:
-                sweep32.progress_line(done, len(todo), started, f"float64 {key[0]} {key[1]}")
-    if progress:
-        sweep32.progress_end()
+            if bar is not None:
+                bar.update(f"{key[0]} {key[1]}")
+    if bar is not None:
+        bar.close()
     return results

@@ -18,14 +18,13 @@ import functools
 import math
 import multiprocessing
 import os
-import sys
-import time
 
 import numpy as np
 
 from . import cases as _cases
 from . import peers, ulp
-from .tally import Tally, summarize
+from .._progress import ProgressBar
+from .tally import Tally, near_zero, summarize
 
 F32 = np.dtype(np.float32)
 EPS32 = float(np.finfo(np.float32).eps)
@@ -71,17 +70,14 @@ def tally(x, computed, exact, kind, zeros, limit=None, scale=None):
     """
     err = ulp_error_f32(computed, exact)
     limit = ulp.LIMITS[kind] if limit is None else limit
-    if kind in ("derivative", "backward") and zeros:
-        window = ulp.near_zero_mask(x, zeros)
-        with np.errstate(invalid="ignore", over="ignore"):
-            # a subnormal product cannot be closer than float32's own spacing
-            unit = EPS32 if scale is None else np.maximum(EPS32 * scale, 2.0**SUB32_EXP)
-            abs_eps = np.where(window, np.abs(computed.astype(np.float64) - exact) / unit, np.inf)
-        abs_eps[window & np.isnan(computed) & np.isnan(exact)] = 0.0
-    else:
-        window = np.zeros(x.shape, dtype=bool)
-        abs_eps = np.full(x.shape, np.inf)
-    return summarize(x, err, window, abs_eps, limit)
+    if kind not in ("derivative", "backward") or not zeros:
+        return summarize(x, err, limit)
+    with np.errstate(invalid="ignore", over="ignore"):
+        c = computed.astype(np.float64)
+        abs_err = np.where(np.isnan(c) & np.isnan(exact), 0.0, np.abs(c - exact))
+    # (a subnormal product cannot be closer than float32's own spacing)
+    window, abs_eps = near_zero(x, abs_err, zeros, EPS32, scale, floor=2.0**SUB32_EXP)
+    return summarize(x, err, limit, window, abs_eps)
 
 
 @functools.lru_cache(maxsize=4)
@@ -158,7 +154,7 @@ def _block(case, kind, zeros, x_all, g_all, lo, ours, theirs, with_torch):
         x64 = x.astype(np.float64)
         scale = None
         if kind == "backward":
-            scale = np.abs(g.astype(np.float64))
+            scale = g.astype(np.float64)
             exact = g.astype(np.float64) * case.fastact("derivative", x64)
         else:
             exact = case.fastact(kind, x64)
@@ -169,8 +165,7 @@ def _block(case, kind, zeros, x_all, g_all, lo, ours, theirs, with_torch):
             finite = np.isfinite(x)
             t = peers.torch_result(case, kind, x[finite])
             if t is not None:
-                block = tally(x[finite], t, exact[finite], kind, zeros)
-                theirs = block if theirs is None else theirs + block
+                theirs = _add(theirs, tally(x[finite], t, exact[finite], kind, zeros))
     return ours, theirs
 
 
@@ -206,42 +201,23 @@ def run(labels, kinds, stride=1, processes=None, level=None, with_torch=False,
     todo = tasks_for(labels, kinds, stride, chunk=chunk, with_torch=with_torch)
     results = {}
     processes = processes or os.cpu_count() or 1
-    started = time.monotonic()
+    bar = ProgressBar(len(todo), label="float32") if progress else None
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes, initializer=_worker_init, initargs=(level,)) as pool:
-        for done, (task, (ours, theirs)) in enumerate(
-            pool.imap_unordered(_run_task, todo), start=1
-        ):
+        for task, (ours, theirs) in pool.imap_unordered(_run_task, todo):
             key = (task[0], task[1])
             prev_ours, prev_theirs = results.get(key, (Tally(), None))
-            if theirs is not None:
-                theirs = theirs if prev_theirs is None else prev_theirs + theirs
-            else:
-                theirs = prev_theirs
-            results[key] = (prev_ours + ours, theirs)
-            if progress:
-                progress_line(done, len(todo), started, f"{task[0]} {task[1]}")
-    if progress:
-        progress_end()
+            results[key] = (prev_ours + ours, _add(prev_theirs, theirs))
+            if bar is not None:
+                bar.update(f"{task[0]} {task[1]}")
+    if bar is not None:
+        bar.close()
     return results
 
 
-def progress_line(done, total, started, what):
-    """Redraw the one-line progress bar on stderr."""
-    elapsed = time.monotonic() - started
-    eta = elapsed / done * (total - done)
-    width = 30
-    filled = int(width * done / total)
-    bar = "#" * filled + "-" * (width - filled)
-    sys.stderr.write(
-        f"\r[{bar}] {done}/{total} chunks  {elapsed / 60:5.1f} min elapsed, "
-        f"~{eta / 60:5.1f} min left  ({what})".ljust(110)
-    )
-    sys.stderr.flush()
-
-
-def progress_end():
-    sys.stderr.write("\n")
+def _add(a, b):
+    """a + b for Tallies that may be None (no PyTorch result)."""
+    return b if a is None else (a if b is None else a + b)
 
 
 def confirm(label, kind, xs, dtype=F32):

@@ -54,17 +54,33 @@ def _beats(value, where, other):
     return value > other or (value == other and not math.isnan(where))
 
 
-def summarize(x, err, window, abs_eps, limit):
-    """A ``Tally`` from per-element ULP errors ``err``, the windows near the
-    zeros of f' and the absolute errors (in eps) inside them."""
-    outside = np.where(window, 0.0, err)
-    inside = np.where(window, abs_eps, 0.0)
-    fails = ~((err <= limit) | (abs_eps <= ulp.NEAR_ZERO_ABS_EPS))
+def near_zero(x, abs_err, zeros, eps, scale=None, floor=0.0):
+    """(mask of the inputs within 0.05 of a zero of f', their absolute error
+    in units of eps -- times |scale| for backward, where the bound is carried
+    through the product with g, but never below ``floor``, the output's own
+    smallest spacing -- and +inf elsewhere)."""
+    window = ulp.near_zero_mask(x, zeros)
+    unit = eps if scale is None else np.maximum(eps * np.abs(scale), floor)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return window, np.where(window, abs_err / unit, np.inf)
+
+
+def summarize(x, err, limit, window=None, abs_eps=None):
+    """A ``Tally`` from per-element ULP errors ``err`` and, for derivatives
+    and backward, the windows near the zeros of f' with the absolute errors
+    (in eps) inside them (``near_zero``)."""
+    if window is None:
+        outside = err
+        fails = ~(err <= limit)
+    else:
+        outside = np.where(window, 0.0, err)
+        fails = ~((err <= limit) | (abs_eps <= ulp.NEAR_ZERO_ABS_EPS))
     t = Tally(n=int(x.size), over_1ulp=int(np.count_nonzero(err > 1.0)))
     if x.size:
         i = int(np.argmax(np.where(np.isnan(outside), np.inf, outside)))
         t.max_ulp, t.worst_x = float(outside[i]), float(x[i])
-        if window.any():
+        if window is not None and window.any():
+            inside = np.where(window, abs_eps, 0.0)
             j = int(np.argmax(np.where(np.isnan(inside), np.inf, inside)))
             t.window_abs_eps, t.window_worst_x = float(inside[j]), float(x[j])
     t.failures = int(np.count_nonzero(fails))
