@@ -3,6 +3,7 @@
 # and the rows laid out contiguously; threads split the rows, never a row.
 
 from libc.math cimport exp, expm1
+from libc.string cimport memcpy
 
 cdef enum RowFunction:
     SOFTMAX
@@ -161,31 +162,63 @@ def log_softmax_backward(grad_output, y, axis=-1, *, temperature=1.0, out=None):
                     out)
 
 
-cdef void _jacobian_rows(const double* y, char* out, Py_ssize_t rows, Py_ssize_t n,
-                        double temperature, bint log_softmax, bint single) noexcept nogil:
+cdef void _jacobian_rows(const char* y, char* out, Py_ssize_t rows, Py_ssize_t n,
+                        double temperature, bint log_softmax, bint single,
+                        double* work) noexcept nogil:
     """Write each row's n x n Jacobian, computed in double and rounded once.
 
-    softmax: (y_i (1 - y_i) on the diagonal, -y_i y_j off it) / T, with
+    softmax: y_i (1 - y_i) / T on the diagonal, -y_i (y_j / T) off it, with
     y(1 - y) rather than y - y*y, exact where y is close to 1. log_softmax:
-    (-expm1(y_i) on the diagonal, -exp(y_j) off it) / T, exact near y = 0.
+    -expm1(y_i) / T on the diagonal, -exp(y_j) / T off it, exact near y = 0.
+    Per row, the n divisions by T (and log_softmax's n exp, in its rounded
+    off-diagonal line) are done once and the n lines of the matrix built from
+    them. y and out have the result's type; work: 4 n doubles.
     """
-    cdef Py_ssize_t r, i, j, k = 0
-    cdef const double* row
-    cdef double v
+    cdef Py_ssize_t r, i, j
+    cdef Py_ssize_t size = sizeof(float) if single else sizeof(double)
+    cdef double* row = work
+    cdef double* scaled = work + n
+    cdef double* diagonal = work + 2 * n
+    cdef char* line = <char*> (work + 3 * n)
+    cdef double yi
+    cdef float* out32
+    cdef double* out64
     for r in range(rows):
-        row = y + r * n
-        for i in range(n):
+        if single:
             for j in range(n):
-                if log_softmax:
-                    v = -expm1(row[j]) if i == j else -exp(row[j])
-                else:
-                    v = row[i] * (1 - row[i]) if i == j else -(row[i] * row[j])
-                v = v / temperature
-                if single:
-                    (<float*> out)[k] = <float> v
-                else:
-                    (<double*> out)[k] = v
-                k += 1
+                row[j] = (<const float*> y)[r * n + j]
+        else:
+            memcpy(row, y + r * n * size, n * size)
+        if log_softmax:
+            for j in range(n):
+                scaled[j] = -exp(row[j]) / temperature
+            for j in range(n):
+                diagonal[j] = -expm1(row[j]) / temperature
+            if single:
+                for j in range(n):
+                    (<float*> line)[j] = <float> scaled[j]
+            else:
+                memcpy(line, scaled, n * size)
+        else:
+            for j in range(n):
+                scaled[j] = row[j] / temperature
+                diagonal[j] = row[j] * (1 - row[j]) / temperature
+        for i in range(n):
+            yi = row[i]
+            out32 = <float*> out + (r * n + i) * n
+            out64 = <double*> out + (r * n + i) * n
+            if log_softmax:
+                memcpy(<char*> out + (r * n + i) * n * size, line, n * size)
+            elif single:
+                for j in range(n):
+                    out32[j] = <float> -(yi * scaled[j])
+            else:
+                for j in range(n):
+                    out64[j] = -(yi * scaled[j])
+            if single:
+                out32[i] = <float> diagonal[i]
+            else:
+                out64[i] = diagonal[i]
 
 
 cdef object _jacobian(object y, object axis, object temperature_argument,
@@ -193,17 +226,27 @@ cdef object _jacobian(object y, object axis, object temperature_argument,
     cdef double temperature = check_temperature(temperature_argument)
     cdef cnp.ndarray ya = as_float_array(y, "y")
     cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
-    cdef cnp.ndarray rows = as_buffer(
-        _axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax), cnp.NPY_DOUBLE)
-    cdef Py_ssize_t n = rows.shape[rows.ndim - 1]
-    shape = (<object> rows).shape + (n,)
-    cdef cnp.ndarray result = np.empty(shape, dtype=ya.dtype)
-    cdef bint single = cnp.PyArray_TYPE(ya) == cnp.NPY_FLOAT
+    cdef int typenum = cnp.PyArray_TYPE(ya)
+    cdef cnp.ndarray rows = as_buffer(_axis_last(ya.reshape(1) if ya.ndim == 0 else ya, ax),
+                                      typenum)
+    cdef int d, nd = rows.ndim
+    cdef Py_ssize_t n = rows.shape[nd - 1]
+    cdef cnp.npy_intp dims[cnp.NPY_MAXDIMS]
+    if nd + 1 > cnp.NPY_MAXDIMS:
+        raise ValueError(f"y has {nd} dimensions; its Jacobian's {nd + 1} are more "
+                         f"than NumPy's maximum of {cnp.NPY_MAXDIMS}")
+    for d in range(nd):
+        dims[d] = rows.shape[d]
+    dims[nd] = n
+    cdef cnp.ndarray result = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
+    cdef cnp.npy_intp work_size = 4 * n
+    cdef cnp.ndarray work = cnp.PyArray_EMPTY(1, &work_size, cnp.NPY_DOUBLE, 0)
     cdef Py_ssize_t count = cnp.PyArray_SIZE(rows) // n if n else 0
     with nogil:
-        _jacobian_rows(<const double*> cnp.PyArray_DATA(rows),
+        _jacobian_rows(<const char*> cnp.PyArray_DATA(rows),
                        <char*> cnp.PyArray_DATA(result), count, n, temperature,
-                       log_softmax, single)
+                       log_softmax, typenum == cnp.NPY_FLOAT,
+                       <double*> cnp.PyArray_DATA(work))
     return result
 
 
