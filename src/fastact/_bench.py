@@ -253,7 +253,8 @@ def make_workload(name, mode, dtype, size, rng=None):
     takes_out = True
     if info.kind == "rowwise":
         if mode == "derivative":
-            n = JACOBIAN_ROW
+            # (rows of sqrt(size) below 32 * 32 elements: 16 gives 4 x 4)
+            n = min(JACOBIAN_ROW, max(1, math.isqrt(size)))
             shape = (max(1, size // (n * n)), n)
             takes_out = False
         else:
@@ -496,6 +497,7 @@ NOTES = [
     f"exact gelu/geglu in NumPy use {ERF_SOURCE}.",
     f"size = elements of the result; softmax/log_softmax rows of {SOFTMAX_ROW}; "
     f"their derivative is the (rows, n, n) Jacobian with n = {JACOBIAN_ROW} "
+    "(sqrt(size) for smaller sizes) "
     "(size = Jacobian elements, no out= in fastact); "
     f"prelu has {PRELU_CHANNELS} channels (axis=1); glu splits a last axis of "
     f"{2 * GLU_HALF} (derivative/backward write x's shape, 2 x size).",
