@@ -218,7 +218,8 @@ cdef struct Job:
     int arity                 # inputs: 1, 2 or 3
     int n_outputs             # 1 or 2
     Py_ssize_t span           # elements per thread span
-    void* loop                # unary_loop / binary_loop / ternary_loop / gated_backward_loop
+    void* loop                # unary_loop / binary_loop / ternary_loop /
+                              # gated_backward_loop (arity 3) / gated_derivative_loop (arity 2)
     const char* inputs[3]
     char* outputs[2]
     Py_ssize_t itemsize
@@ -227,10 +228,14 @@ cdef struct Job:
 
 cdef void run_span(const Job* job, Py_ssize_t start, Py_ssize_t count) noexcept nogil:
     cdef Py_ssize_t off = start * job.itemsize
-    if job.n_outputs == 2:
+    if job.n_outputs == 2 and job.arity == 3:
         (<gated_backward_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
                                          job.inputs[2] + off, job.outputs[0] + off,
                                          job.outputs[1] + off, count, job.params)
+    elif job.n_outputs == 2:
+        (<gated_derivative_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
+                                           job.outputs[0] + off, job.outputs[1] + off,
+                                           count, job.params)
     elif job.arity == 1:
         (<unary_loop> job.loop)(job.inputs[0] + off, job.outputs[0] + off, count,
                                 job.params)
@@ -278,9 +283,9 @@ cdef tuple _common_arrays(tuple originals, tuple names):
 cdef list _broadcast(list arrays, tuple names, int typenum):
     """The arrays broadcast to one shape, as contiguous buffers of typenum.
 
-    A scalar among arrays of one shape (the grad_output of ones behind every
-    gated derivative) is filled in directly: np.broadcast_arrays costs
-    microseconds, more than a small call's whole budget.
+    A scalar among arrays of one shape (a scalar grad_output) is filled in
+    directly: np.broadcast_arrays costs microseconds, more than a small
+    call's whole budget.
     """
     cdef cnp.ndarray shaped = None, filled
     for v in arrays:

@@ -4,6 +4,33 @@
 # the gated loops of the activation f, so any activation of the catalog can
 # gate.
 
+from cpython.ref cimport Py_INCREF, PyObject, PyTypeObject
+
+cdef extern from "numpy/arrayobject.h":
+    # (declared here with raw pointers: it steals the reference to descr)
+    object _new_view "PyArray_NewFromDescr"(PyTypeObject* subtype, PyObject* descr, int nd,
+                                            cnp.npy_intp* dims, cnp.npy_intp* strides,
+                                            void* data, int flags, PyObject* obj)
+
+
+cdef cnp.ndarray _half(cnp.ndarray a, int ax, bint second):
+    """The first or second half of a along ax, as a view: the C API's view
+    costs a tenth of a[..., :h] (which builds slices and an index tuple), and
+    glu makes two or four of them per call."""
+    cdef cnp.npy_intp dims[cnp.NPY_MAXDIMS]
+    cdef int d
+    for d in range(a.ndim):
+        dims[d] = a.shape[d]
+    dims[ax] = dims[ax] // 2
+    cdef char* data = <char*> cnp.PyArray_DATA(a) + (dims[ax] * a.strides[ax] if second else 0)
+    cdef PyObject* descr = <PyObject*> cnp.PyArray_DESCR(a)
+    Py_INCREF(<object> descr)
+    view = _new_view(<PyTypeObject*> cnp.ndarray, descr, a.ndim, dims, a.strides, data,
+                     cnp.PyArray_FLAGS(a) & cnp.NPY_ARRAY_WRITEABLE, NULL)
+    cnp.set_array_base(<cnp.ndarray> view, a)
+    return <cnp.ndarray> view
+
+
 cdef tuple _glu_halves(object x, object axis):
     cdef cnp.ndarray xa = as_float_array(x, "x")
     if xa.ndim == 0:
@@ -12,8 +39,7 @@ cdef tuple _glu_halves(object x, object axis):
     cdef Py_ssize_t n = xa.shape[ax]
     if n % 2:
         raise ValueError(f"glu halves x along axis={axis}, whose length {n} is odd")
-    before = (slice(None),) * ax
-    return (xa, ax, xa[before + (slice(0, n // 2),)], xa[before + (slice(n // 2, n),)])
+    return (xa, ax, _half(xa, ax, False), _half(xa, ax, True))
 
 
 def glu(x, axis=-1, *, out=None):
@@ -27,24 +53,31 @@ def glu(x, axis=-1, *, out=None):
 
 
 cdef object _glu_backward(object grad_output, object x, object axis, object out,
-                          bint grad_has_result_shape):
-    """glu_backward; grad_output must have glu's result shape unless it is the
-    scalar 1 of glu_derivative."""
+                          bint derivative):
+    """glu_backward, or glu_derivative (grad_output unused)."""
     cdef double params[1]
-    cdef cnp.ndarray xa
+    cdef cnp.ndarray xa, g
     xa, ax, value, gate = _glu_halves(x, axis)
-    cdef cnp.ndarray g = as_float_array(grad_output, "grad_output")
-    if grad_has_result_shape and not same_shape(g, value):
-        raise ValueError(f"grad_output must have glu's result shape {value.shape}, "
-                         f"got {(<object> g).shape}")
-    cdef int typenum = result_type((grad_output, x), (g, xa))
+    cdef int typenum
+    if derivative:
+        typenum = cnp.PyArray_TYPE(xa)
+    else:
+        g = as_float_array(grad_output, "grad_output")
+        if not same_shape(g, value):
+            raise ValueError(f"grad_output must have glu's result shape {value.shape}, "
+                             f"got {(<object> g).shape}")
+        typenum = result_type((grad_output, x), (g, xa))
     if out is None:
         result = cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0)
     else:
         result = check_out(out, xa, typenum)
     _, _, grad_value, grad_gate = _glu_halves(result, ax)
-    apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_backward, 3, 2, grad_output,
-          gate, value, (grad_gate, grad_value), params, ("grad_output", "x", "x"))
+    if derivative:
+        apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_derivative, 2, 2, gate, value,
+              None, (grad_gate, grad_value), params, ("x", "x"))
+    else:
+        apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_backward, 3, 2, grad_output,
+              gate, value, (grad_gate, grad_value), params, ("grad_output", "x", "x"))
     return result
 
 
@@ -56,14 +89,14 @@ def glu_backward(grad_output, x, axis=-1, *, out=None):
     if (not (cnp.PyArray_Check(grad_output) and cnp.PyArray_Check(x))
             and (_lazy(grad_output) or _lazy(x))):
         return _dask("glu_backward", glu_backward, (grad_output, x), dict(axis=axis, out=out))
-    return _glu_backward(grad_output, x, axis, out, True)
+    return _glu_backward(grad_output, x, axis, out, False)
 
 
 def glu_derivative(x, axis=-1, *, out=None):
     """Partial derivatives of glu, laid out as x: [sigmoid(b), a * sigmoid'(b)]."""
     if not cnp.PyArray_Check(x) and _lazy(x):
         return _dask("glu", glu_derivative, (x,), dict(axis=axis, out=out))
-    return _glu_backward(1.0, x, axis, out, False)
+    return _glu_backward(None, x, axis, out, True)
 
 
 cdef object _gated(Py_ssize_t kernel, object gate, object up, object out):
@@ -79,6 +112,12 @@ cdef object _gated_backward(Py_ssize_t kernel, object grad_output, object gate,
                  grad_output, gate, up, out, params, ("grad_output", "gate", "up"))
 
 
+cdef object _gated_derivative(Py_ssize_t kernel, object gate, object up, object out):
+    cdef double params[1]
+    return apply(<void**> KERNELS.elementwise[kernel].gated_derivative, 2, 2,
+                 gate, up, None, out, params, ("gate", "up"))
+
+
 def swiglu(gate, up, *, out=None):
     """SwiGLU: silu(gate) * up."""
     if (not (cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
@@ -92,7 +131,7 @@ def swiglu_derivative(gate, up, *, out=None):
     if (not (cnp.PyArray_Check(gate) and cnp.PyArray_Check(up))
             and (_lazy(gate) or _lazy(up))):
         return _dask("elementwise", swiglu_derivative, (gate, up), dict(out=out), 2)
-    return _gated_backward(K_SILU, 1.0, gate, up, out)
+    return _gated_derivative(K_SILU, gate, up, out)
 
 
 def swiglu_backward(grad_output, gate, up, *, out=None):
@@ -117,7 +156,7 @@ def geglu_derivative(gate, up, *, approximate="none", out=None):
             and (_lazy(gate) or _lazy(up))):
         return _dask("elementwise", geglu_derivative, (gate, up),
                      dict(approximate=approximate, out=out), 2)
-    return _gated_backward(_choose_gelu(approximate), 1.0, gate, up, out)
+    return _gated_derivative(_choose_gelu(approximate), gate, up, out)
 
 
 def geglu_backward(grad_output, gate, up, *, approximate="none", out=None):

@@ -21,6 +21,9 @@ ctypedef void (*gated_backward_loop)(const char* grad, const char* gate,
                                      const char* value, char* grad_gate,
                                      char* grad_value, Py_ssize_t n,
                                      const double* params) noexcept nogil
+ctypedef void (*gated_derivative_loop)(const char* gate, const char* value,
+                                       char* grad_gate, char* grad_value, Py_ssize_t n,
+                                       const double* params) noexcept nogil
 # One row of a row-wise function: n elements in, n out.
 ctypedef void (*row_loop)(const char* x, char* y, Py_ssize_t n, double temperature,
                           bint zero_masked_rows) noexcept nogil
@@ -34,6 +37,7 @@ cdef struct ElementwiseLoops:
     binary_loop backward[2]            # (grad_output, x) -> grad_x
     binary_loop gated_forward[2]       # (gate, value) -> f(gate) * value
     gated_backward_loop gated_backward[2]
+    gated_derivative_loop gated_derivative[2]   # gated_backward with grad_output 1
 
 
 cdef struct SlopeLoops:

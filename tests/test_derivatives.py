@@ -17,6 +17,7 @@ import pytest
 
 import fastact as fa
 from cases import CASES
+from levels import LEVELS, simd_level
 
 H_REL = 1e-6  # step: 1e-6 * max(1, |x|)
 RTOL = 1e-6
@@ -279,3 +280,30 @@ def test_gated_pair_derivative_and_backward_vs_finite_differences(name, params):
     gg, gu = getattr(fa, name + "_backward")(g, gate, up, **params)
     _fd_close(gg, g * fd_gate, f"{name}_backward grad_gate {params}")
     _fd_close(gu, g * fd_up, f"{name}_backward grad_up {params}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, params", [("glu", {}), ("swiglu", {}), ("geglu", {}),
+                                          ("geglu", {"approximate": "tanh"})],
+                         ids=["glu", "swiglu", "geglu", "geglu-tanh"])
+def test_gated_derivative_is_backward_with_ones(name, params, dtype):
+    """The gated derivatives run loops of their own (no grad_output array):
+    bitwise the backward with a grad_output of ones, at every SIMD level,
+    tails, special values and block boundaries (3000 elements) included."""
+    rng = np.random.default_rng(4)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -800.0, -745.5, -40.0, -20.01,
+               -1.2784645, 700.5, 1e30, -3e38]
+    gate = np.concatenate([rng.standard_normal(3000) * 6, special]).astype(dtype)
+    up = np.concatenate([rng.standard_normal(3000) * 1e3, np.roll(special, 3)]).astype(dtype)
+    ones = np.ones_like(gate)
+    for level in LEVELS:
+        with simd_level(level), np.errstate(all="ignore"):
+            if name == "glu":
+                x = np.concatenate([up, gate])
+                got = (fa.glu_derivative(x),)
+                want = (fa.glu_backward(ones, x),)
+            else:
+                got = getattr(fa, name + "_derivative")(gate, up, **params)
+                want = getattr(fa, name + "_backward")(ones, gate, up, **params)
+        for a, b in zip(got, want):
+            assert a.tobytes() == b.tobytes(), f"{name}{params} {np.dtype(dtype)} {level}"
