@@ -238,20 +238,6 @@ cdef extern from *:
     FA_VMF_INLINE float fa_vmf_tanh_deriv(float x) {
         return 4.0f * fa_vmf_dsig_e(fa_vmf_exp2_s(-2.0f * fabsf(x), 0.0f));
     }
-    /* x * sigma(x): exp pre-scaled by 2^32 below -80 (a subnormal e times
-       |x| ~ 100 would magnify e's rounding), scaled back last. */
-    FA_VMF_INLINE float fa_vmf_silu(float x) {
-        float a = -fabsf(x);
-        float tail = a < -80.0f ? 0x1p-32f : 1.0f;
-        float e_s = fa_vmf_exp_s(a, a < -80.0f ? 32.0f : 0.0f);
-        float e = e_s * tail;
-        float d = 1.0f + e;
-        float c = (1.0f - d) + e;
-        float xc = x < -120.0f ? -120.0f : x;            /* -inf: -120 * e */
-        float q = (xc * (x < 0.0f ? e_s : 1.0f)) / d;
-        q = q - q * (c * (1.5f - 0.5f * d));
-        return q * (x < 0.0f ? tail : 1.0f);
-    }
 
     static const double FA_VM32_LN2 = 0x1.62e42fefa39efp-1;
     FA_VMF_INLINE double fa_vm_exp_f32g(double x) {
@@ -280,7 +266,6 @@ cdef extern from *:
     float vmf_dsig_e "fa_vmf_dsig_e"(float e) nogil
     float vmf_tanh "fa_vmf_tanh"(float x) nogil
     float vmf_tanh_deriv "fa_vmf_tanh_deriv"(float x) nogil
-    float vmf_silu "fa_vmf_silu"(float x) nogil
     double vm_exp_f32g "fa_vm_exp_f32g"(double x) nogil
 
 
