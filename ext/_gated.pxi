@@ -71,7 +71,7 @@ cdef object _glu_backward(object grad_output, object x, object axis, object out,
         result = cnp.PyArray_EMPTY(xa.ndim, xa.shape, typenum, 0)
     else:
         result = check_out(out, xa, typenum)
-    _, _, grad_value, grad_gate = _glu_halves(result, ax)
+    grad_value, grad_gate = _half(result, ax, False), _half(result, ax, True)
     if derivative:
         apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_derivative, 2, 2, gate, value,
               None, (grad_gate, grad_value), params, ("x", "x"))
