@@ -206,6 +206,19 @@ def _special(c, hi, lo, dt):
     return handled, err
 
 
+def _prepare(computed, exact, dtype):
+    """What both error measures start from: computed in float64, the output
+    dtype, exact as (hi, lo) (and the mpf values, if given), the mask of the
+    finite cases left to measure and the error array with the special cases
+    (NaN/inf/zero rules) already filled in."""
+    c_arr = np.asarray(computed)
+    dt = _dtype(dtype if dtype is not None else c_arr.dtype)
+    c = c_arr.astype(np.float64)
+    hi, lo, mp_vals = _normalize(exact, dt, c.shape)
+    handled, err = _special(c, hi, lo, dt)
+    return c, dt, hi, lo, mp_vals, ~handled, err
+
+
 def ulp_error(computed, exact, dtype=None):
     """Per-element ULP error of ``computed`` against ``exact`` (float64 array).
 
@@ -213,12 +226,7 @@ def ulp_error(computed, exact, dtype=None):
     ``exact``: see the module docstring ((hi, lo), mpf values, or float64 for
     float32 outputs).
     """
-    c_arr = np.asarray(computed)
-    dt = _dtype(dtype if dtype is not None else c_arr.dtype)
-    c = c_arr.astype(np.float64)
-    hi, lo, mp_vals = _normalize(exact, dt, c.shape)
-    handled, err = _special(c, hi, lo, dt)
-    fin = ~handled
+    c, dt, hi, lo, mp_vals, fin, err = _prepare(computed, exact, dtype)
     if np.any(fin):
         u = _ulp_pair(hi[fin], lo[fin], dt)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -251,12 +259,7 @@ def _mp_ulp_error(c, vals, dt):
 
 def abs_error(computed, exact, dtype=None):
     """Per-element |computed - exact| in float64, with the same NaN/inf rules."""
-    c_arr = np.asarray(computed)
-    dt = _dtype(dtype if dtype is not None else c_arr.dtype)
-    c = c_arr.astype(np.float64)
-    hi, lo, _ = _normalize(exact, dt, c.shape)
-    handled, err = _special(c, hi, lo, dt)
-    fin = ~handled
+    c, dt, hi, lo, _, fin, err = _prepare(computed, exact, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         err[fin] = np.abs((c[fin] - hi[fin]) - lo[fin])
     return err
