@@ -63,7 +63,8 @@ from libc.math cimport fabs, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
-                     vm_log1p_dd, vm_tanh, vm_mills_g, vm_exp_f32g, vmf_sigmoid,
+                     vm_log1p_dd, vm_tanh, vm_mills_g, vm_exp_f32g, vm_expm1_f32g,
+                     vm_log1p01_f32g, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, fa_vm_bits,
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
 
@@ -1116,13 +1117,13 @@ cdef inline double leaky_relu_derivative32(double x, double negative_slope) noex
     return leaky_relu_derivative(x, negative_slope)
 
 cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
-    return x if x > 0.0 else alpha * vm_expm1(x)
+    return x if x > 0.0 else alpha * vm_expm1_f32g(x)
 
 cdef inline double elu_derivative32(double x, double alpha) noexcept nogil:
     return 1.0 if x > 0.0 else alpha * vm_exp_f32g(_clamp_hi(x, 0.0))
 
 cdef inline double selu_forward32(double x) noexcept nogil:
-    return FA_SELU_SCALE_HI * x if x > 0.0 else FA_SELU_SA_HI * vm_expm1(x)
+    return FA_SELU_SCALE_HI * x if x > 0.0 else FA_SELU_SA_HI * vm_expm1_f32g(x)
 
 cdef inline double selu_derivative32(double x) noexcept nogil:
     return FA_SELU_SCALE_HI if x > 0.0 else FA_SELU_SA_HI * vm_exp_f32g(_clamp_hi(x, 0.0))
@@ -1168,7 +1169,7 @@ cdef inline double sigmoid_derivative32(double x) noexcept nogil:
 
 cdef inline double log_sigmoid_forward32(double x) noexcept nogil:
     # NaN: the select gives 0 but log1p(exp(NaN)) carries it.
-    return (x if x < 0.0 else 0.0) - vm_log1p(vm_exp_f32g(-fabs(x)))
+    return (x if x < 0.0 else 0.0) - vm_log1p01_f32g(vm_exp_f32g(-fabs(x)))
 
 cdef inline double log_sigmoid_derivative32(double x) noexcept nogil:
     return vmf_sigmoid(-(<float> x))
@@ -1221,7 +1222,7 @@ cdef inline double mish_derivative32(double x) noexcept nogil:
 
 cdef inline double softplus_forward32(double x, double beta, double threshold) noexcept nogil:
     cdef double z = beta * x
-    cdef double lpb = vm_log1p(vm_exp_f32g(-fabs(z))) / beta
+    cdef double lpb = vm_log1p01_f32g(vm_exp_f32g(-fabs(z))) * (1.0 / beta)
     cdef double body = x + lpb if z > 0.0 else lpb
     return x if z > threshold else body
 

@@ -258,6 +258,50 @@ cdef extern from *:
         double s; memcpy(&s, &b, 8);
         return (1.0 + m) * s;
     }
+    /* expm1(x) = 2^k expm1(r) + (2^k - 1): 2^k - 1 is exact for |k| <= 53
+       and never cancels against 2^k expm1(r) (|expm1(r)| < 0.42), so the
+       result keeps expm1(r)'s relative error; degree-9 Taylor on
+       |r| <= ln2/2 (truncation < 3e-11 relative).  x = +-0 returns x
+       (r + r^2 p would turn -0.0 into +0.0). */
+    FA_VMF_INLINE double fa_vm_expm1_f32g(double x) {
+        double xc = x < -708.0 ? -708.0 : x;
+        xc = xc > 709.0 ? 709.0 : xc;
+        double k = (xc * 0x1.71547652b82fep+0 + 0x1.8p52) - 0x1.8p52;
+        double r = xc - k * FA_VM32_LN2;
+        double p = 1.0 / 362880.0;
+        p = p * r + 1.0 / 40320.0;
+        p = p * r + 1.0 / 5040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        double m = r + (r * r) * p;
+        uint64_t b; double t = k + 0x1.8p52; memcpy(&b, &t, 8);
+        b = (b + 1023u) << 52;
+        double s; memcpy(&s, &b, 8);
+        double e = s * m + (s - 1.0);
+        return x == 0.0 ? x : e;
+    }
+    /* log1p(e) for 0 <= e <= 1 (e = exp(-|z|) in softplus and log_sigmoid):
+       log(1 + e) = E ln2 + 2 atanh(f/(2 + f)) with f = e, E = 0, or, above
+       sqrt 2 - 1, f = (e - 1)/2, E = 1; then |s| = |f/(2 + f)| <= 0.172 and
+       the atanh series to s^13 is within 2e-12 relative.  e itself is never
+       rounded into 1 + e, so tiny e keep their relative accuracy. */
+    FA_VMF_INLINE double fa_vm_log1p01_f32g(double e) {
+        int upper = e > 0x1.a827999fcef32p-2;
+        double f = upper ? 0.5 * (e - 1.0) : e;
+        double s = f / (2.0 + f);
+        double w = s * s;
+        double q = 1.0 / 13.0;
+        q = q * w + 1.0 / 11.0;
+        q = q * w + 1.0 / 9.0;
+        q = q * w + 1.0 / 7.0;
+        q = q * w + 1.0 / 5.0;
+        q = q * w + 1.0 / 3.0;
+        double l = 2.0 * s + (2.0 * s) * (w * q);
+        return upper ? FA_VM32_LN2 + l : l;
+    }
     """
     float vmf_exp "fa_vmf_exp"(float x) nogil
     float vmf_exp_s "fa_vmf_exp_s"(float x, float sh) nogil
@@ -267,6 +311,8 @@ cdef extern from *:
     float vmf_tanh "fa_vmf_tanh"(float x) nogil
     float vmf_tanh_deriv "fa_vmf_tanh_deriv"(float x) nogil
     double vm_exp_f32g "fa_vm_exp_f32g"(double x) nogil
+    double vm_expm1_f32g "fa_vm_expm1_f32g"(double x) nogil
+    double vm_log1p01_f32g "fa_vm_log1p01_f32g"(double e) nogil
 
 
 ctypedef struct vm_exp_core_t:
