@@ -63,7 +63,7 @@ from libc.math cimport fabs, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
-                     vm_log1p_dd, vm_tanh, vm_mills_g, vm_exp_f32g, vm_expm1_f32g,
+                     vm_log1p_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, fa_vm_bits,
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
@@ -1133,16 +1133,15 @@ cdef inline double gelu_erf_forward32(double x) noexcept nogil:
     # |x| clamped to 20 (gelu(-20) ~ -6e-88 is -0.0 in float32).
     cdef double xc = _clamp(x, -20.0, 20.0)
     cdef double a = fabs(xc)
-    cdef double t = (FA_SQRT_2_OVER_PI * vm_exp_f32g(-0.5 * (xc * xc))) * vm_mills_g(a) / (1.0 + a)
+    cdef double t = (FA_SQRT_2_OVER_PI * vm_exp_f32g(-0.5 * (xc * xc))) * vm_mills_r32(a)
     cdef double p2 = (2.0 - t) if xc > 0.0 else t
     return x if x > 20.0 else copysign(0.5 * xc * p2, x)
 
 cdef inline double gelu_erf_derivative32(double x) noexcept nogil:
-    # D or 1 - D, D = phi(x) (G - a - a^2)/(1 + a) (see gelu_erf_derivative).
+    # D or 1 - D, D = phi(x) (R(a) - a) (see gelu_erf_derivative).
     cdef double xc = _clamp(x, -20.0, 20.0)
     cdef double a = fabs(xc)
-    cdef double d = (FA_INV_SQRT_2PI_HI * vm_exp_f32g(-0.5 * (xc * xc))) * (
-        (vm_mills_g(a) - a * (1.0 + a)) / (1.0 + a))
+    cdef double d = (FA_INV_SQRT_2PI_HI * vm_exp_f32g(-0.5 * (xc * xc))) * (vm_mills_r32(a) - a)
     return (1.0 - d) if xc > 0.0 else d
 
 cdef inline double gelu_tanh_forward32(double x) noexcept nogil:
@@ -1259,15 +1258,16 @@ cdef inline double hardswish_derivative32(double x) noexcept nogil:
 # Each test is a compare on one value giving 0 or 1 (a select between other
 # constants does not vectorize at SSE2): gcc vectorizes the ORs of them.
 #
-# Near the zeros of silu', swish', mish' and tanh-gelu' the cheap formulas
-# cancel, and with vm_exp_f32g's error that is not enough where |g| is huge
-# (mish_backward(1.4e19, -1.1924312) was 600 ULP off, tanh-gelu 21; the
-# float32 rounding of f' alone hides it).  There NAME_bwd32 takes the first 6
-# coefficients of the zero's polynomial (FA_*_DP; truncation < 1e-15 relative)
-# within |t| < 2^-12 of the zero; NAME_bwd32_far is the formula alone, the
-# same bits outside that window, and NAME_bwd32_near(x) is 1 inside it: the
-# loop skips the polynomial in blocks without such an element (it cost ~40%).
-# Outside the window the formula's cancellation error is below ~0.03 ULP.
+# Near the zeros of silu', swish', mish', gelu' and tanh-gelu' the cheap
+# formulas cancel, and with vm_exp_f32g's (or vm_mills_r32's) error that is
+# not enough where |g| is huge (mish_backward(1.4e19, -1.1924312) was 600 ULP
+# off, tanh-gelu 21, gelu 890; the float32 rounding of f' alone hides it).
+# There NAME_bwd32 takes the first 6 coefficients of the zero's polynomial
+# (FA_*_DP; truncation < 1e-15 relative) within |t| < 2^-12 of the zero;
+# NAME_bwd32_far is the formula alone, the same bits outside that window, and
+# NAME_bwd32_near(x) is 1 inside it: the loop skips the polynomial in blocks
+# without such an element (it cost ~40%).  Outside the window the formula's
+# cancellation error is below ~0.03 ULP (gelu: ~0.15, from vm_mills_r32).
 
 cdef inline bint _bw32_far(double t) noexcept nogil:
     # |t| >= 2^-12, decided in float: the flag loop then vectorizes at SSE2
@@ -1316,9 +1316,16 @@ cdef inline double selu_bwd32(double x) noexcept nogil:
 cdef inline int selu_bwd32_bad(double x) noexcept nogil:
     return 0 if x >= -700.0 else 1
 
-cdef inline double gelu_erf_bwd32(double x) noexcept nogil:
+cdef inline double gelu_erf_bwd32_far(double x) noexcept nogil:
     # (x > 20 is clamped to 20, where f' is 1 in double, as the full one)
     return gelu_erf_derivative32(x)
+
+cdef inline double gelu_erf_bwd32(double x) noexcept nogil:
+    return _bw32_poly_or(gelu_erf_bwd32_far(x),
+                         (x - FA_GELU_ERF_Z0_HI) - FA_GELU_ERF_Z0_LO, FA_GELU_ERF_DP)
+
+cdef inline int gelu_erf_bwd32_near(double x) noexcept nogil:
+    return _bw32_near((x - FA_GELU_ERF_Z0_HI) - FA_GELU_ERF_Z0_LO)
 
 cdef inline int gelu_erf_bwd32_bad(double x) noexcept nogil:
     return 0 if x >= -20.0 else 1
