@@ -1229,17 +1229,23 @@ cdef inline double softplus_derivative32(double x, double beta, double threshold
     cdef double z = beta * x
     return 1.0 if z > threshold else _sig32(z)
 
+# float32 hardsigmoid/hardswish: * (1/6) instead of / 6 (a division costs
+# more than the memory traffic); in double that leaves the result a few
+# double ULPs off before its rounding to float32 (~2^-28 float32 ULP).
+
 cdef inline double hardsigmoid_forward32(double x) noexcept nogil:
-    return hardsigmoid_forward(x)
+    return _clamp_hi(_clamp_lo(x + 3.0, 0.0), 6.0) * (1.0 / 6.0)
 
 cdef inline double hardsigmoid_derivative32(double x) noexcept nogil:
     return hardsigmoid_derivative(x)
 
 cdef inline double hardswish_forward32(double x) noexcept nogil:
-    return hardswish_forward(x)
+    cdef double mid = x * (x + 3.0) * (1.0 / 6.0)
+    return x if x >= 3.0 else (-0.0 if x <= -3.0 else mid)
 
 cdef inline double hardswish_derivative32(double x) noexcept nogil:
-    return hardswish_derivative(x)
+    cdef double mid = (2.0 * x + 3.0) * (1.0 / 6.0)
+    return 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else mid)
 
 
 # ===========================================================================
