@@ -224,28 +224,53 @@ cdef struct Job:
     char* outputs[2]
     Py_ssize_t itemsize
     const double* params
+    # The elements are rows of `inner` contiguous elements, row r of argument
+    # k starting r * in_row[k] (out_row[k]) bytes after its pointer: glu's
+    # halves, read and written in place.  A flat job is one row (inner >= n).
+    Py_ssize_t inner
+    Py_ssize_t in_row[3]
+    Py_ssize_t out_row[2]
+
+
+cdef inline void flat_job(Job* job, Py_ssize_t n) noexcept nogil:
+    job.inner = n if n > 0 else 1
+    job.in_row[0] = job.in_row[1] = job.in_row[2] = 0
+    job.out_row[0] = job.out_row[1] = 0
+
+
+cdef void run_piece(const Job* job, const char** ins, char** outs,
+                    Py_ssize_t count) noexcept nogil:
+    if job.n_outputs == 2 and job.arity == 3:
+        (<gated_backward_loop> job.loop)(ins[0], ins[1], ins[2], outs[0], outs[1], count,
+                                         job.params)
+    elif job.n_outputs == 2:
+        (<gated_derivative_loop> job.loop)(ins[0], ins[1], outs[0], outs[1], count,
+                                           job.params)
+    elif job.arity == 1:
+        (<unary_loop> job.loop)(ins[0], outs[0], count, job.params)
+    elif job.arity == 2:
+        (<binary_loop> job.loop)(ins[0], ins[1], outs[0], count, job.params)
+    else:
+        (<ternary_loop> job.loop)(ins[0], ins[1], ins[2], outs[0], count, job.params)
 
 
 cdef void run_span(const Job* job, Py_ssize_t start, Py_ssize_t count) noexcept nogil:
-    cdef Py_ssize_t off = start * job.itemsize
-    if job.n_outputs == 2 and job.arity == 3:
-        (<gated_backward_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
-                                         job.inputs[2] + off, job.outputs[0] + off,
-                                         job.outputs[1] + off, count, job.params)
-    elif job.n_outputs == 2:
-        (<gated_derivative_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
-                                           job.outputs[0] + off, job.outputs[1] + off,
-                                           count, job.params)
-    elif job.arity == 1:
-        (<unary_loop> job.loop)(job.inputs[0] + off, job.outputs[0] + off, count,
-                                job.params)
-    elif job.arity == 2:
-        (<binary_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
-                                 job.outputs[0] + off, count, job.params)
-    else:
-        (<ternary_loop> job.loop)(job.inputs[0] + off, job.inputs[1] + off,
-                                  job.inputs[2] + off, job.outputs[0] + off, count,
-                                  job.params)
+    # elements [start, start + count), one loop call per row piece
+    cdef const char* ins[3]
+    cdef char* outs[2]
+    cdef Py_ssize_t r, c, piece
+    cdef int k
+    while count > 0:
+        r = start // job.inner
+        c = start - r * job.inner
+        piece = min(job.inner - c, count)
+        for k in range(job.arity):
+            ins[k] = job.inputs[k] + r * job.in_row[k] + c * job.itemsize
+        for k in range(job.n_outputs):
+            outs[k] = job.outputs[k] + r * job.out_row[k] + c * job.itemsize
+        run_piece(job, ins, outs, piece)
+        start += piece
+        count -= piece
 
 
 cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
@@ -370,6 +395,7 @@ cdef object apply(void** loops, int arity, int n_outputs, object a, object b,
     job.itemsize = cnp.PyArray_ITEMSIZE(first)
     job.params = params
     cdef Py_ssize_t n = cnp.PyArray_SIZE(first)
+    flat_job(&job, n)
     with nogil:
         run_job(&job, n)
 

@@ -31,7 +31,8 @@ cdef cnp.ndarray _half(cnp.ndarray a, int ax, bint second):
     return <cnp.ndarray> view
 
 
-cdef tuple _glu_halves(object x, object axis):
+cdef tuple _glu_checked(object x, object axis):
+    """x as a float array and the axis glu halves."""
     cdef cnp.ndarray xa = as_float_array(x, "x")
     if xa.ndim == 0:
         raise ValueError("glu needs an array with at least one dimension, got a 0-d one")
@@ -39,32 +40,140 @@ cdef tuple _glu_halves(object x, object axis):
     cdef Py_ssize_t n = xa.shape[ax]
     if n % 2:
         raise ValueError(f"glu halves x along axis={axis}, whose length {n} is odd")
-    return (xa, ax, _half(xa, ax, False), _half(xa, ax, True))
+    return (xa, ax)
 
+
+# ---- the row path: glu straight on x's halves --------------------------------
+#
+# In a C-contiguous x, the elements before the axis index rows, and each row
+# holds the value half then the gate half, `inner` contiguous elements each.
+# The row path runs the gated loops on those halves in place (a row Job), so
+# it makes no views and no copies; the general path below (views of the
+# halves through apply, which copies strided halves into buffers) takes every
+# other case and gives the same bits.
+
+cdef inline bint _glu_buffer(object a, int typenum) noexcept:
+    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray> a) == typenum
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray> a) and _usable_buffer(<cnp.ndarray> a))
+
+
+cdef bint _glu_shape(cnp.ndarray a, cnp.ndarray xa, int ax, bint halved) noexcept:
+    """a has x's shape, or x's with the axis halved."""
+    if a.ndim != xa.ndim:
+        return False
+    cdef int d
+    for d in range(xa.ndim):
+        if a.shape[d] != (xa.shape[d] // 2 if (halved and d == ax) else xa.shape[d]):
+            return False
+    return True
+
+
+cdef bint _glu_out_ready(object out, cnp.ndarray xa, int ax, bint halved,
+                         object g) noexcept:
+    """out can take the row path's result directly: a writable buffer of the
+    result's dtype and shape, apart from the inputs (or x itself, for the
+    gradients laid out as x: element i is read before it is written)."""
+    if out is None:
+        return True
+    if not (_glu_buffer(out, cnp.PyArray_TYPE(xa)) and
+            cnp.PyArray_ISWRITEABLE(<cnp.ndarray> out) and
+            _glu_shape(<cnp.ndarray> out, xa, ax, halved)):
+        return False
+    if g is not None and overlaps(<cnp.ndarray> out, <cnp.ndarray> g):
+        return False
+    if overlaps(<cnp.ndarray> out, xa):
+        return not halved and _exact_alias(<cnp.ndarray> out, xa)
+    return True
+
+
+cdef object _glu_rows(void* loop, bint halved, object g, cnp.ndarray xa, int ax,
+                      object out):
+    """Run loop on x's halves and return the result: the gated forward
+    (halved: one output, x's shape with the axis halved) or the gated
+    derivative or backward (g given: the backward), two outputs laid out as
+    x (the gate's gradient in the gate's half)."""
+    cdef double params[1]
+    cdef cnp.npy_intp dims[cnp.NPY_MAXDIMS]
+    cdef int d, k
+    cdef Py_ssize_t rows = 1
+    for d in range(xa.ndim):
+        dims[d] = xa.shape[d] // 2 if (halved and d == ax) else xa.shape[d]
+        if d < ax:
+            rows *= xa.shape[d]
+    cdef cnp.ndarray result = (<cnp.ndarray> out if out is not None else
+                               cnp.PyArray_EMPTY(xa.ndim, dims, cnp.PyArray_TYPE(xa), 0))
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(xa)
+    if size == 0:
+        return result
+    cdef Job job
+    cdef Py_ssize_t inner = size // rows // 2
+    job.itemsize = cnp.PyArray_ITEMSIZE(xa)
+    cdef Py_ssize_t half = inner * job.itemsize
+    cdef const char* value = <const char*> cnp.PyArray_DATA(xa)
+    cdef char* res = <char*> cnp.PyArray_DATA(result)
+    job.loop = loop
+    job.span = SPAN_MATH
+    job.params = params
+    job.inner = inner
+    k = 0
+    if g is not None:
+        job.inputs[0] = <const char*> cnp.PyArray_DATA(<cnp.ndarray> g)
+        job.in_row[0] = half
+        k = 1
+    job.inputs[k] = value + half
+    job.inputs[k + 1] = value
+    job.in_row[k] = job.in_row[k + 1] = 2 * half
+    job.arity = k + 2
+    if halved:
+        job.n_outputs = 1
+        job.outputs[0] = res
+        job.out_row[0] = half
+    else:
+        job.n_outputs = 2
+        job.outputs[0] = res + half
+        job.outputs[1] = res
+        job.out_row[0] = job.out_row[1] = 2 * half
+    with nogil:
+        run_job(&job, rows * inner)
+    return result
+
+
+# ---- the public functions ----------------------------------------------------
 
 def glu(x, axis=-1, *, out=None):
     """Gated linear unit: a * sigmoid(b), where a, b are the halves of x along axis."""
     if not cnp.PyArray_Check(x) and _lazy(x):
         return _dask("glu", glu, (x,), dict(axis=axis, out=out))
     cdef double params[1]
-    xa, ax, value, gate = _glu_halves(x, axis)
-    return apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_forward, 2, 1, gate,
-                 value, None, out, params, ("x", "x"), (x,))
+    xa, ax = _glu_checked(x, axis)
+    cdef void** loops = <void**> KERNELS.elementwise[K_SIGMOID].gated_forward
+    if _usable_buffer(xa) and _glu_out_ready(out, xa, ax, True, None):
+        return _glu_rows(loops[_dtype_index(cnp.PyArray_TYPE(xa))], True, None, xa, ax, out)
+    return apply(loops, 2, 1, _half(xa, ax, True), _half(xa, ax, False), None, out,
+                 params, ("x", "x"), (x,))
 
 
 cdef object _glu_backward(object grad_output, object x, object axis, object out,
                           bint derivative):
     """glu_backward, or glu_derivative (grad_output unused)."""
     cdef double params[1]
-    cdef cnp.ndarray xa, g
-    xa, ax, value, gate = _glu_halves(x, axis)
-    cdef int typenum
-    if derivative:
-        typenum = cnp.PyArray_TYPE(xa)
-    else:
+    cdef cnp.ndarray xa, g = None
+    xa, ax = _glu_checked(x, axis)
+    cdef int typenum = cnp.PyArray_TYPE(xa)
+    cdef void** loops = (<void**> KERNELS.elementwise[K_SIGMOID].gated_derivative
+                         if derivative else
+                         <void**> KERNELS.elementwise[K_SIGMOID].gated_backward)
+    if _usable_buffer(xa) and (derivative or (_glu_buffer(grad_output, typenum) and
+                                              _glu_shape(grad_output, xa, ax, True))):
+        if not derivative:
+            g = <cnp.ndarray> grad_output
+        if _glu_out_ready(out, xa, ax, False, g):
+            return _glu_rows(loops[_dtype_index(typenum)], False, g, xa, ax, out)
+    value, gate = _half(xa, ax, False), _half(xa, ax, True)
+    if not derivative:
         g = as_float_array(grad_output, "grad_output")
         if not same_shape(g, value):
-            raise ValueError(f"grad_output must have glu's result shape {value.shape}, "
+            raise ValueError(f"grad_output must have glu's result shape {(<object> value).shape}, "
                              f"got {(<object> g).shape}")
         typenum = result_type((grad_output, x), (g, xa))
     if out is None:
@@ -73,11 +182,10 @@ cdef object _glu_backward(object grad_output, object x, object axis, object out,
         result = check_out(out, xa, typenum)
     grad_value, grad_gate = _half(result, ax, False), _half(result, ax, True)
     if derivative:
-        apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_derivative, 2, 2, gate, value,
-              None, (grad_gate, grad_value), params, ("x", "x"))
+        apply(loops, 2, 2, gate, value, None, (grad_gate, grad_value), params, ("x", "x"))
     else:
-        apply(<void**> KERNELS.elementwise[K_SIGMOID].gated_backward, 3, 2, grad_output,
-              gate, value, (grad_gate, grad_value), params, ("grad_output", "x", "x"))
+        apply(loops, 3, 2, grad_output, gate, value, (grad_gate, grad_value), params,
+              ("grad_output", "x", "x"))
     return result
 
 
