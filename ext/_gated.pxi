@@ -133,8 +133,7 @@ cdef object _glu_rows(void* loop, bint halved, object g, cnp.ndarray xa, int ax,
         job.outputs[0] = res + half
         job.outputs[1] = res
         job.out_row[0] = job.out_row[1] = 2 * half
-    with nogil:
-        run_job(&job, rows * inner)
+    run_job_released(&job, rows * inner)
     return result
 
 

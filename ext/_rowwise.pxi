@@ -108,7 +108,10 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
     job.temperature = temperature
     job.zero_masked_rows = zero_masked_rows
     cdef Py_ssize_t rows = cnp.PyArray_SIZE(a) // n
-    with nogil:
+    if rows * n >= GIL_RELEASE_MIN:
+        with nogil:
+            run_rows(&job, rows)
+    else:
         run_rows(&job, rows)
     if target is not rows_out:
         cnp.PyArray_CopyInto(rows_out, target)
