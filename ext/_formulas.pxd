@@ -773,7 +773,9 @@ cdef inline double hardswish_derivative(double x) noexcept nogil:
 # false f'(x) >= ~e^-700 is a normal double and g * f'(x) is accurate as it
 # is.  NAME_tail_t is loop-invariant (computed once per call).  Callers use
 # the tail only for finite g (and value); p is finite and x is clamped so
-# that every intermediate stays finite (the result is 0 far before).
+# that every intermediate stays finite (the result is 0 far before).  The
+# piecewise-linear kernels (f' is 0, 1 or a normal constant) have none: the
+# template's NO_TAIL.
 
 ctypedef struct fa_tail_t:
     # f'(x) = p * exp(bh + bl) in the tail (p's own rounding error, if any,
@@ -1040,53 +1042,10 @@ cdef inline fa_tail_t gelu_tanh_ftail(double x) noexcept nogil:
     return _half_x_or(x, _tail_make(_clamp_lo(x, -40.0), z.hi, z.lo))
 
 
-# Unaffected (f' is 0, 1 or a normal constant): never the tail.
-
-cdef inline double _no_tail_t() noexcept nogil:
-    return -INFINITY
-
-cdef inline fa_tail_t _no_tail() noexcept nogil:
-    return _tail_make(0.0, 0.0, 0.0)
-
-cdef inline double relu_tail_t() noexcept nogil:
-    return _no_tail_t()
-
-cdef inline double relu_tail_c(double x) noexcept nogil:
-    return 0.0
-
-cdef inline fa_tail_t relu_tail(double x) noexcept nogil:
-    return _no_tail()
-
-cdef inline double leaky_relu_tail_t(double negative_slope) noexcept nogil:
-    return _no_tail_t()
-
-cdef inline double leaky_relu_tail_c(double x, double negative_slope) noexcept nogil:
-    return 0.0
-
-cdef inline fa_tail_t leaky_relu_tail(double x, double negative_slope) noexcept nogil:
-    return _no_tail()
-
-cdef inline double hardsigmoid_tail_t() noexcept nogil:
-    return _no_tail_t()
-
-cdef inline double hardsigmoid_tail_c(double x) noexcept nogil:
-    return 0.0
-
-cdef inline fa_tail_t hardsigmoid_tail(double x) noexcept nogil:
-    return _no_tail()
-
-cdef inline double hardswish_tail_t() noexcept nogil:
-    return _no_tail_t()
-
-cdef inline double hardswish_tail_c(double x) noexcept nogil:
-    return 0.0
-
-cdef inline fa_tail_t hardswish_tail(double x) noexcept nogil:
-    return _no_tail()
-
 
 # ===========================================================================
-# float32 flavours: the float32 loops call NAME_forward32/NAME_derivative32.
+# float32 flavours: the float32 loops call NAME_forward32/NAME_derivative32
+# (relu and leaky_relu, exact in double already, have none: SAME32).
 # Same formulas and special values as above, in double, without the
 # double-double corrections, the subnormal pre-scaling and the polynomials
 # around the derivatives' zeros (double's 29 extra bits cover all of them
@@ -1103,18 +1062,6 @@ cdef inline double _silu_deriv32(double z) noexcept nogil:
     cdef double sp = (e if z < 0.0 else 1.0) / d
     cdef double sn = (1.0 if z < 0.0 else e) / d
     return sp * (1.0 + z * sn)
-
-cdef inline double relu_forward32(double x) noexcept nogil:
-    return relu_forward(x)
-
-cdef inline double relu_derivative32(double x) noexcept nogil:
-    return relu_derivative(x)
-
-cdef inline double leaky_relu_forward32(double x, double negative_slope) noexcept nogil:
-    return leaky_relu_forward(x, negative_slope)
-
-cdef inline double leaky_relu_derivative32(double x, double negative_slope) noexcept nogil:
-    return leaky_relu_derivative(x, negative_slope)
 
 cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
     return x if x > 0.0 else alpha * vm_expm1_f32g(x)
