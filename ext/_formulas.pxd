@@ -1210,6 +1210,8 @@ cdef inline double hardswish_derivative32(double x) noexcept nogil:
 # them |f'| < 1e-85, so g * f' rounds to 0 in float32 for any finite g anyway.
 # Each test is a compare on one value giving 0 or 1 (a select between other
 # constants does not vectorize at SSE2): gcc vectorizes the ORs of them.
+# Tests of |x| compare in float (exact: x is a float32 value): at SSE2 a
+# double compare of fabs(x) feeding the int OR does not vectorize.
 #
 # Near the zeros of silu', swish', mish', gelu' and tanh-gelu' the cheap
 # formulas cancel, and with vm_exp_f32g's (or vm_mills_r32's) error that is
@@ -1230,7 +1232,10 @@ cdef inline bint _bw32_far(double t) noexcept nogil:
 
 cdef inline double _bw32_poly_or(double far, double t, const double* dp) noexcept nogil:
     # far, or the zero's polynomial (6 terms) within the window |t| < 2^-12
-    return far if _bw32_far(t) else _poly_zero(t, dp, 6)
+    # (evaluated unconditionally: loads of dp in one arm of the select keep
+    # gcc from if-converting the loop at SSE2)
+    cdef double near = _poly_zero(t, dp, 6)
+    return far if _bw32_far(t) else near
 
 cdef inline int _bw32_near(double t) noexcept nogil:
     return 0 if _bw32_far(t) else 1
@@ -1241,13 +1246,13 @@ cdef inline double sigmoid_bwd32(double x) noexcept nogil:
     return e / (d * d)
 
 cdef inline int sigmoid_bwd32_bad(double x) noexcept nogil:
-    return 0 if fabs(x) <= 700.0 else 1
+    return 0 if <float> fabs(x) <= <float> 700.0 else 1
 
 cdef inline double log_sigmoid_bwd32(double x) noexcept nogil:
     return _sig32(-x)
 
 cdef inline int log_sigmoid_bwd32_bad(double x) noexcept nogil:
-    return 0 if fabs(x) <= 700.0 else 1
+    return 0 if <float> fabs(x) <= <float> 700.0 else 1
 
 cdef inline double tanh_bwd32(double x) noexcept nogil:
     cdef double e = vm_exp_f32g(-2.0 * fabs(x))
@@ -1255,7 +1260,7 @@ cdef inline double tanh_bwd32(double x) noexcept nogil:
     return (4.0 * e) / (d * d)
 
 cdef inline int tanh_bwd32_bad(double x) noexcept nogil:
-    return 0 if fabs(x) <= 350.0 else 1
+    return 0 if <float> fabs(x) <= <float> 350.0 else 1
 
 cdef inline double elu_bwd32(double x, double alpha) noexcept nogil:
     return elu_derivative32(x, alpha)
@@ -1314,7 +1319,7 @@ cdef inline int silu_bwd32_near(double x) noexcept nogil:
     return _silu_near_bw32(x)
 
 cdef inline int silu_bwd32_bad(double x) noexcept nogil:
-    return 0 if fabs(x) <= 700.0 else 1
+    return 0 if <float> fabs(x) <= <float> 700.0 else 1
 
 cdef inline double swish_bwd32_far(double x, double beta) noexcept nogil:
     return _silu_deriv32(_clamp(_swish_z(beta * x, x), -800.0, 800.0))
