@@ -303,22 +303,25 @@ cdef inline void run_job_released(const Job* job, Py_ssize_t n) noexcept:
 
 # ---------------------------------------------------------------- elementwise
 
+cdef inline bint buffer_of(object a, int typenum) noexcept:
+    """a is an ndarray a loop can read or write as it is: of typenum, native
+    byte order, C-contiguous and aligned."""
+    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray> a) == typenum
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray> a) and _usable_buffer(<cnp.ndarray> a))
+
+
 cdef bint _ready_together(tuple originals) noexcept:
     """The arguments are already usable buffers of one native float dtype
     and one shape (the usual call: then _common_arrays has nothing to do)."""
     cdef object v = originals[0]
-    if not cnp.PyArray_Check(v):
+    if not (cnp.PyArray_Check(v) and _is_native_float(<cnp.ndarray> v)):
         return False
     cdef cnp.ndarray first = <cnp.ndarray> v
-    if not (_is_native_float(first) and _usable_buffer(first)):
-        return False
     cdef int typenum = cnp.PyArray_TYPE(first)
     cdef Py_ssize_t i
-    for i in range(1, len(originals)):
+    for i in range(len(originals)):
         v = originals[i]
-        if not (cnp.PyArray_Check(v) and cnp.PyArray_TYPE(<cnp.ndarray> v) == typenum
-                and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray> v)
-                and _usable_buffer(<cnp.ndarray> v) and same_shape(<cnp.ndarray> v, first)):
+        if not (buffer_of(v, typenum) and same_shape(<cnp.ndarray> v, first)):
             return False
     return True
 

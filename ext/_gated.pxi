@@ -52,11 +52,6 @@ cdef tuple _glu_checked(object x, object axis):
 # halves through apply, which copies strided halves into buffers) takes every
 # other case and gives the same bits.
 
-cdef inline bint _glu_buffer(object a, int typenum) noexcept:
-    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray> a) == typenum
-            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray> a) and _usable_buffer(<cnp.ndarray> a))
-
-
 cdef bint _glu_shape(cnp.ndarray a, cnp.ndarray xa, int ax, bint halved) noexcept:
     """a has x's shape, or x's with the axis halved."""
     if a.ndim != xa.ndim:
@@ -75,7 +70,7 @@ cdef bint _glu_out_ready(object out, cnp.ndarray xa, int ax, bint halved,
     gradients laid out as x: element i is read before it is written)."""
     if out is None:
         return True
-    if not (_glu_buffer(out, cnp.PyArray_TYPE(xa)) and
+    if not (buffer_of(out, cnp.PyArray_TYPE(xa)) and
             cnp.PyArray_ISWRITEABLE(<cnp.ndarray> out) and
             _glu_shape(<cnp.ndarray> out, xa, ax, halved)):
         return False
@@ -162,7 +157,7 @@ cdef object _glu_backward(object grad_output, object x, object axis, object out,
     cdef void** loops = (<void**> KERNELS.elementwise[K_SIGMOID].gated_derivative
                          if derivative else
                          <void**> KERNELS.elementwise[K_SIGMOID].gated_backward)
-    if _usable_buffer(xa) and (derivative or (_glu_buffer(grad_output, typenum) and
+    if _usable_buffer(xa) and (derivative or (buffer_of(grad_output, typenum) and
                                               _glu_shape(grad_output, xa, ax, True))):
         if not derivative:
             g = <cnp.ndarray> grad_output

@@ -251,23 +251,34 @@ cdef extern from *:
     }
 
     static const double FA_VM32_LN2 = 0x1.62e42fefa39efp-1;
-    FA_VMF_INLINE double fa_vm_exp_f32g(double x) {
+    /* x (clamped to [-708, 709]) = k ln2 + r, |r| <= ln2/2, and s = 2^k. */
+    typedef struct { double r; double s; } fa_vm_red_t;
+    FA_VMF_INLINE fa_vm_red_t fa_vm_reduce_f32g(double x) {
         double xc = x < -708.0 ? -708.0 : x;
         xc = xc > 709.0 ? 709.0 : xc;
         double k = (xc * 0x1.71547652b82fep+0 + 0x1.8p52) - 0x1.8p52;
-        double r = xc - k * FA_VM32_LN2;
-        double p = 1.0 / 40320.0;
+        uint64_t b; double t = k + 0x1.8p52; memcpy(&b, &t, 8);
+        b = (b + 1023u) << 52;
+        fa_vm_red_t red;
+        red.r = xc - k * FA_VM32_LN2;
+        memcpy(&red.s, &b, 8);
+        return red;
+    }
+    /* expm1(r) = r + r^2 (1/2 + r/6 + ... + c8 r^6), Taylor: c8 = 1/8! (degree
+       8) or 1/8! + r/9! (degree 9). */
+    FA_VMF_INLINE double fa_vm_expm1_taylor(double r, double c8) {
+        double p = c8;
         p = p * r + 1.0 / 5040.0;
         p = p * r + 1.0 / 720.0;
         p = p * r + 1.0 / 120.0;
         p = p * r + 1.0 / 24.0;
         p = p * r + 1.0 / 6.0;
         p = p * r + 0.5;
-        double m = r + (r * r) * p;
-        uint64_t b; double t = k + 0x1.8p52; memcpy(&b, &t, 8);
-        b = (b + 1023u) << 52;
-        double s; memcpy(&s, &b, 8);
-        return (1.0 + m) * s;
+        return r + (r * r) * p;
+    }
+    FA_VMF_INLINE double fa_vm_exp_f32g(double x) {
+        fa_vm_red_t red = fa_vm_reduce_f32g(x);
+        return (1.0 + fa_vm_expm1_taylor(red.r, 1.0 / 40320.0)) * red.s;
     }
     /* expm1(x) = 2^k expm1(r) + (2^k - 1): 2^k - 1 is exact for |k| <= 53
        and never cancels against 2^k expm1(r) (|expm1(r)| < 0.42), so the
@@ -275,23 +286,9 @@ cdef extern from *:
        |r| <= ln2/2 (truncation < 3e-11 relative).  x = +-0 returns x
        (r + r^2 p would turn -0.0 into +0.0). */
     FA_VMF_INLINE double fa_vm_expm1_f32g(double x) {
-        double xc = x < -708.0 ? -708.0 : x;
-        xc = xc > 709.0 ? 709.0 : xc;
-        double k = (xc * 0x1.71547652b82fep+0 + 0x1.8p52) - 0x1.8p52;
-        double r = xc - k * FA_VM32_LN2;
-        double p = 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        double m = r + (r * r) * p;
-        uint64_t b; double t = k + 0x1.8p52; memcpy(&b, &t, 8);
-        b = (b + 1023u) << 52;
-        double s; memcpy(&s, &b, 8);
-        double e = s * m + (s - 1.0);
+        fa_vm_red_t red = fa_vm_reduce_f32g(x);
+        double m = fa_vm_expm1_taylor(red.r, (1.0 / 362880.0) * red.r + 1.0 / 40320.0);
+        double e = red.s * m + (red.s - 1.0);
         return x == 0.0 ? x : e;
     }
     /* log1p(e) for 0 <= e <= 1 (e = exp(-|z|) in softplus and log_sigmoid):
