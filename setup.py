@@ -34,15 +34,17 @@ EXT = HERE / "ext"
 
 # Without -ffast-math: NaN, inf and signed zeros keep their meaning, yet gcc
 # may if-convert selects (no trapping) and skip errno, which is what lets it
-# vectorize. No contraction into FMA, so every SIMD level and the scalar tail
-# round the same operations the same way.
+# vectorize. No contraction into FMA: gcc fuses only where the source asks
+# (mla in ext/_dd.pxd, the polynomial steps), so a loop's vector body and its
+# scalar tail round the same operations the same way.
 MATH_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
 
 # SIMD levels of the kernel modules, lowest first, with their extra flags.
 # baseline is the compiler's default for the target (SSE2 on x86-64). -mfma
-# only lets gcc use FMA where the source asks for it (fma() calls): with
-# -ffp-contract=off it never fuses a*b+c on its own, so every level computes
-# the same bits. -mf16c/-mbmi2 are left out: nothing here converts float16 or
+# only lets gcc use FMA where the source asks for it (mla and fma()): with
+# -ffp-contract=off it never fuses a*b+c on its own, so avx2 and avx512
+# compute the same bits, and baseline (no FMA) differs from them at most in
+# the last bit of some results. -mf16c/-mbmi2 are left out: nothing here converts float16 or
 # needs BMI2 bit manipulation, and every extra flag is one more CPU feature the
 # dispatcher would have to require. fastact/_dispatch.py lists the CPU features
 # each level needs; keep the two tables in step.

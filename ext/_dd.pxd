@@ -16,8 +16,15 @@
 # Dekker's product on a Veltkamp split otherwise.  Both are exact where the
 # error is representable, and two_prod returns lo = 0 (on every ISA) outside
 # the range where both are guaranteed exact, so every ISA level computes the
-# same bits.  No libm call and no fused multiply-add remain here: everything
-# vectorizes at SSE2 as well.
+# same bits.  No libm call: everything vectorizes at SSE2 as well.
+#
+# mla(a, b, c) is a*b + c for polynomials and argument reductions, the one
+# place where fastact asks for fusing: a single rounding (and one instruction
+# instead of two) at the FMA levels (AVX2, AVX-512), two roundings at
+# baseline.  So the AVX2 and AVX-512 builds compute the same bits as each
+# other, and baseline may differ from them in the last bit (within SPEC
+# section 5; tests/test_simd_levels.py checks both).  Nothing error-free goes
+# through mla.
 
 from libc.math cimport fabs
 
@@ -45,12 +52,30 @@ cdef extern from *:
         return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
     #endif
     }
+    /* a*b + c for polynomial evaluation (Horner steps): one fused rounding
+       where the level has FMA (the AVX2 and AVX-512 builds), two roundings
+       at baseline.  Never used for the error-free transformations. */
+    static inline double fa_mla(double a, double b, double c) {
+    #ifdef __FMA__
+        return __builtin_fma(a, b, c);
+    #else
+        return a * b + c;
+    #endif
+    }
+    static inline float fa_mlaf(float a, float b, float c) {
+    #ifdef __FMA__
+        return __builtin_fmaf(a, b, c);
+    #else
+        return a * b + c;
+    #endif
+    }
     static const double FA_DD_P_MIN = 0x1p-960;
     static const double FA_DD_P_MAX = 0x1.fffffffffffffp+1023;
     static const double FA_DD_AB_MIN = 0x1p-1021;
     static const double FA_DD_AB_MAX = 0x1p995;
     """
     double fa_dd_prod_err(double a, double b, double p) nogil
+    double mla "fa_mla"(double a, double b, double c) nogil
     const double FA_DD_P_MIN
     const double FA_DD_P_MAX
     const double FA_DD_AB_MIN

@@ -31,8 +31,12 @@
 #   must be harmless (no trap matters: the build uses -fno-trapping-math).
 # * No libm: exp, expm1, log1p, tanh and the normal distribution's tail (a
 #   Mills-ratio polynomial instead of erfc) come from _vmath.pxd, branch-free
-#   polynomials that gcc vectorizes at every ISA level; no fma() either (see
-#   _dd.pxd), so every ISA level computes the same bits.
+#   polynomials that gcc vectorizes at every ISA level.  Their Horner steps
+#   are mla (_dd.pxd): fused at AVX2/AVX-512, so those two levels compute the
+#   same bits and baseline may differ in the last bit.  gcc may mask mla
+#   work written inside a select's arm, and masked-off lanes can then run
+#   slowly (elu_forward was 3x slower for x > 0 until its expm1 moved before
+#   the select): time both signs when adding one.
 # * float32 flavours: every NAME_forward/NAME_derivative has a NAME_forward32 /
 #   NAME_derivative32 beside it for the float32 loops.  They compute in double
 #   too, but without the double-double corrections and subnormal pre-scaling
@@ -69,7 +73,7 @@ from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
-                  dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d)
+                  dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d, mla)
 
 
 cdef extern from *:
@@ -91,7 +95,7 @@ cdef extern from *:
         double p = c[n - 1];
         #pragma GCC unroll 32
         for (int i = n - 2; i >= 0; i--)
-            p = p * t + c[i];
+            p = fa_mla(p, t, c[i]);
         return t * p;
     }
     static const double FA_LN2X64_HI = 0x1.62e42fefa39efp+5;  /* 64*ln(2) */
@@ -361,16 +365,16 @@ cdef inline double _mills_series(double x) noexcept nogil:
     # Phi(x) = phi(x)/|x| * S.  The first omitted term (k = 11) is < 4e-19.
     cdef double w = 1.0 / (x * x)
     cdef double s = 654729075.0
-    s = -34459425.0 + w * s
-    s = 2027025.0 + w * s
-    s = -135135.0 + w * s
-    s = 10395.0 + w * s
-    s = -945.0 + w * s
-    s = 105.0 + w * s
-    s = -15.0 + w * s
-    s = 3.0 + w * s
-    s = -1.0 + w * s
-    return 1.0 + w * s
+    s = mla(w, s, -34459425.0)
+    s = mla(w, s, 2027025.0)
+    s = mla(w, s, -135135.0)
+    s = mla(w, s, 10395.0)
+    s = mla(w, s, -945.0)
+    s = mla(w, s, 105.0)
+    s = mla(w, s, -15.0)
+    s = mla(w, s, 3.0)
+    s = mla(w, s, -1.0)
+    return mla(w, s, 1.0)
 
 
 cdef inline dd_t _gelu_phi_cdf2(double x) noexcept nogil:
@@ -459,8 +463,11 @@ cdef inline double _const_times_dd(double c_hi, double c_lo, dd_t v) noexcept no
     return p.hi if p.hi - p.hi != 0.0 else r
 
 cdef inline double elu_forward(double x, double alpha) noexcept nogil:
-    # alpha * expm1(x) with expm1 as a double-double: one rounding.
-    return x if x > 0.0 else _const_times_dd(alpha, 0.0, vm_expm1_dd(x))
+    # alpha * expm1(x) with expm1 as a double-double: one rounding. Computed
+    # for every x, then selected: written inside the select's arm, its fused
+    # multiply-adds were masked at AVX2/AVX-512 and x > 0 ran 3x slower.
+    cdef double neg = _const_times_dd(alpha, 0.0, vm_expm1_dd(x))
+    return x if x > 0.0 else neg
 
 cdef inline double elu_derivative(double x, double alpha) noexcept nogil:
     # x <= 0 branch at 0 gives alpha, as torch.
@@ -711,8 +718,11 @@ cdef inline double softplus_forward(double x, double beta, double threshold) noe
     cdef dd_t lp = dd_make(l1.hi, l1.lo + (e_s.lo * sc) / (1.0 + eh))
     # e < 2^-10: log1p(e) = e + e*(-e/2 + e^2/3 - ...) keeps e exact and
     # avoids log1p's own rounding (truncation < 2^-60 relative).
-    cdef double w = eh * (-0.5 + eh * (1.0 / 3.0 + eh * (-0.25 + eh * (
-        0.2 + eh * (-1.0 / 6.0 + eh * (1.0 / 7.0))))))
+    cdef double w = mla(1.0 / 7.0, eh, -1.0 / 6.0)
+    w = mla(w, eh, 0.2)
+    w = mla(w, eh, -0.25)
+    w = mla(w, eh, 1.0 / 3.0)
+    w = eh * mla(w, eh, -0.5)
     lp = dd_make(eh, eh * w + e_s.lo * sc) if eh < 0.0009765625 else lp
     # (max(z,0) + log1p(exp(-|z|)))/beta; for z > 0 that is x + lp/beta, and
     # x is exact, so no rounding of beta*x is involved.

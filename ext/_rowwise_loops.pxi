@@ -9,15 +9,16 @@
 # ``if _rw_real is float`` where float32 takes a cheaper path).
 #
 # Vectorization. Every per-element pass is a branch-free loop that gcc
-# vectorizes at SSE2, AVX2 and AVX-512: no libm call and no fma() (exp and
-# log1p come from _vmath, exact products from _dd's dd_two_prod), only
-# selects. Reductions (the max pass, every sum) run over a FIXED number of
+# vectorizes at SSE2, AVX2 and AVX-512: no libm call (exp and log1p come
+# from _vmath, exact products from _dd's dd_two_prod), only selects. Reductions (the max pass, every sum) run over a FIXED number of
 # independent lanes: element i of the row always goes to lane i % LANES, the
 # lanes are combined at the end in lane order. The order of every floating
-# operation therefore depends only on the row index, never on the SIMD level,
+# operation therefore depends only on the row index, never on the SIMD width,
 # the thread count or where the row sits in memory (no alignment peeling
 # changes it: the lanes are explicit in the C code, and the build has no
-# -ffast-math / -ffp-contract), so results are bitwise identical everywhere.
+# -ffast-math / -ffp-contract), so results are bitwise identical at any thread
+# count and position.  The exp polynomials fuse through mla at the FMA levels
+# (_dd.pxd): AVX2 and AVX-512 agree bit for bit, baseline to within SPEC.
 #
 # In-place use: the output may be the SAME buffer as an input (softmax(x,
 # out=x); grad_x may be grad or y). Every pass reads element i before it writes
@@ -58,11 +59,11 @@
 #
 # Build note: TwoSum is destroyed by value-changing optimisation; never compile
 # this with -ffast-math / -fassociative-math / -funsafe-math-optimizations or
-# -ffp-contract=fast (the build uses -ffp-contract=off so that every SIMD level
-# computes the same bits).
+# -ffp-contract=fast (the build uses -ffp-contract=off and fuses only the
+# polynomial steps written as mla).
 
 from libc.math cimport INFINITY, NAN
-from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum
+from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
 from _vmath cimport (vm_exp, vm_exp_dd, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
                      FA_VM_INV_LN2, FA_VM_LN2_HI, FA_VM_LN2_LO)
 
@@ -97,17 +98,17 @@ cdef inline double _rw_exp_f(double t) noexcept nogil:
     results. 0 below -150 (exp(-150) is far below float32's smallest
     subnormal and below 2^-53 of any softmax sum)."""
     cdef double tc = -160.0 if t < -160.0 else t
-    cdef double kd = (tc * FA_VM_INV_LN2 + FA_VM_SHIFT) - FA_VM_SHIFT
-    cdef double r = (tc - kd * FA_VM_LN2_HI) - kd * FA_VM_LN2_LO
+    cdef double kd = mla(tc, FA_VM_INV_LN2, FA_VM_SHIFT) - FA_VM_SHIFT
+    cdef double r = mla(-kd, FA_VM_LN2_LO, tc - kd * FA_VM_LN2_HI)
     cdef double q = 1.0 / 40320.0
-    q = q * r + 1.0 / 5040.0
-    q = q * r + 1.0 / 720.0
-    q = q * r + 1.0 / 120.0
-    q = q * r + 1.0 / 24.0
-    q = q * r + 1.0 / 6.0
-    q = q * r + 0.5
-    q = q * r + 1.0
-    q = q * r + 1.0
+    q = mla(q, r, 1.0 / 5040.0)
+    q = mla(q, r, 1.0 / 720.0)
+    q = mla(q, r, 1.0 / 120.0)
+    q = mla(q, r, 1.0 / 24.0)
+    q = mla(q, r, 1.0 / 6.0)
+    q = mla(q, r, 0.5)
+    q = mla(q, r, 1.0)
+    q = mla(q, r, 1.0)
     cdef double e = q * _vm_pow2(kd)
     return 0.0 if t < -150.0 else e
 

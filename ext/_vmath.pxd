@@ -5,14 +5,15 @@
 # loop that calls them at every x86 level (SSE2, AVX2, AVX-512) without
 # -ffast-math.  Only +, -, *, /, compares/selects and 64-bit integer add,
 # and, or and logical shifts on the bit patterns are used (all of which SSE2
-# has as packed instructions); no libm call, no fma(), no table, no
-# rint/floor (rounding to an integer is the (x + 1.5*2^52) - 1.5*2^52 trick),
-# no int64 <-> double conversion (SSE2 has none), no arithmetic 64-bit
-# shift.  Results are therefore bitwise identical at every ISA level as long
-# as the build keeps -ffp-contract=off (no silent FMA contraction) and no
-# -ffast-math.  The only fma is the hardware one inside dd_two_prod (_dd.pxd),
-# which is an exact transformation and gives the same bits as its portable
-# Dekker form.
+# has as packed instructions); no libm call, no table, no rint/floor
+# (rounding to an integer is the (x + 1.5*2^52) - 1.5*2^52 trick), no int64
+# <-> double conversion (SSE2 has none), no arithmetic 64-bit shift.  The
+# Horner steps and the Cody-Waite reductions are mla/fa_mla (_dd.pxd): fused
+# at AVX2 and AVX-512, a*b + c at baseline, so those two levels give the same
+# bits and baseline may differ from them in the last bit.  Nothing else fuses
+# (the build keeps -ffp-contract=off and no -ffast-math); the fma inside
+# dd_two_prod is an exact transformation and gives the same bits as its
+# portable Dekker form.
 #
 # Interfaces (all `cdef inline ... noexcept nogil`):
 #
@@ -48,7 +49,7 @@
 #   vm_mills      ~2.2 ULP as G/(1+a) in double; vm_mills_g (G itself) is
 #                 what the formulas use, folded into a double-double division
 #   Everything vectorizes at SSE2, AVX2 and AVX-512, with bitwise identical
-#   results (checked on 0.5 M arguments per kernel, NaN payloads aside).
+#   results before mla (now: AVX2 = AVX-512) (checked on 0.5 M arguments per kernel, NaN payloads aside).
 #
 # Special values: NaN -> NaN everywhere; exp(-inf) = 0, exp(inf) = inf,
 # exp(x > 709.78) = inf, exp(x < -745.14) = 0 (subnormal results in between
@@ -61,7 +62,7 @@ from libc.stdint cimport uint64_t
 from libc.math cimport fabs, copysign, INFINITY, NAN
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
-                  dd_div_to_d)
+                  dd_div_to_d, mla)
 
 
 cdef extern from *:
@@ -153,8 +154,8 @@ cdef extern from *:
 # * vmf_*: computed natively in float (16 lanes at AVX-512), written in C so
 #   that every constant and intermediate is a float (a Cython literal would be
 #   a double and drag the arithmetic into double).  Only +, -, *, /,
-#   compares/selects and 32-bit integer add/shift on bit patterns: bitwise
-#   identical at every ISA level under -ffp-contract=off.
+#   compares/selects, fa_mlaf (fused at the FMA levels) and 32-bit integer
+#   add/shift on bit patterns.
 #   vmf_exp: Cody-Waite (ln2 split 15 + 24 bits, k*HI exact for |k| < 2^9),
 #   exp(r) = 1 + (r + r^2 P(r)), P the degree-5 Taylor polynomial (truncation
 #   < 0.1 float ULP on |r| <= ln2/2), 2^k in two normal steps (subnormal
@@ -183,15 +184,15 @@ cdef extern from *:
     FA_VMF_INLINE fa_vmf2_t fa_vmf_exp2_s(float x, float sh) {
         float xc = x < -120.0f ? -120.0f : x;            /* NaN falls through */
         xc = xc > 89.0f ? 89.0f : xc;
-        float k = (xc * 0x1.715476p+0f + 0x1.8p23f) - 0x1.8p23f;
-        float r = (xc - k * 0x1.62e4p-1f) - k * 0x1.7f7d1cp-20f;
+        float k = fa_mlaf(xc, 0x1.715476p+0f, 0x1.8p23f) - 0x1.8p23f;
+        float r = fa_mlaf(-k, 0x1.7f7d1cp-20f, fa_mlaf(-k, 0x1.62e4p-1f, xc));
         float p = 0x1.a01a02p-13f;                        /* 1/5040 */
-        p = p * r + 0x1.6c16c2p-10f;                      /* 1/720 */
-        p = p * r + 0x1.111112p-7f;                       /* 1/120 */
-        p = p * r + 0x1.555556p-5f;                       /* 1/24 */
-        p = p * r + 0x1.555556p-3f;                       /* 1/6 */
-        p = p * r + 0.5f;
-        float m = r + (r * r) * p;
+        p = fa_mlaf(p, r, 0x1.6c16c2p-10f);               /* 1/720 */
+        p = fa_mlaf(p, r, 0x1.111112p-7f);                /* 1/120 */
+        p = fa_mlaf(p, r, 0x1.555556p-5f);                /* 1/24 */
+        p = fa_mlaf(p, r, 0x1.555556p-3f);                /* 1/6 */
+        p = fa_mlaf(p, r, 0.5f);
+        float m = fa_mlaf(r * r, p, r);
         float h = 1.0f + m;
         float l = (1.0f - h) + m;                         /* exact (|m| < 1) */
         float k1 = (k * 0.5f + 0x1.8p23f) - 0x1.8p23f;
@@ -212,15 +213,15 @@ cdef extern from *:
         float d = 1.0f + e.h;
         float c = ((1.0f - d) + e.h) + e.l;
         float q = (x < 0.0f ? e.h : 1.0f) / d;
-        return q + ((x < 0.0f ? e.l : 0.0f) - q * c) * (1.5f - 0.5f * d);
+        return fa_mlaf(fa_mlaf(-q, c, x < 0.0f ? e.l : 0.0f), fa_mlaf(-0.5f, d, 1.5f), q);
     }
     /* e/(1+e)^2 for e = exp(a) = eh + el, a <= 0 */
     FA_VMF_INLINE float fa_vmf_dsig_e(fa_vmf2_t e) {
         float d = 1.0f + e.h;
         float c = ((1.0f - d) + e.h) + e.l;
         float s = e.h / (d * d);
-        float g = 1.5f - 0.5f * d;                        /* ~1/d, to 12% */
-        return s + g * (e.l * g - (2.0f * s) * c);
+        float g = fa_mlaf(-0.5f, d, 1.5f);                /* ~1/d, to 12% */
+        return fa_mlaf(g, fa_mlaf(e.l, g, -(2.0f * s) * c), s);
     }
     FA_VMF_INLINE float fa_vmf_sigmoid_deriv(float x) {
         return fa_vmf_dsig_e(fa_vmf_exp2_s(-fabsf(x), 0.0f));
@@ -232,18 +233,18 @@ cdef extern from *:
         float a = fabsf(x);
         float w = a * a;
         float p = 0x1.2c83cp-9f;
-        p = p * w - 0x1.116a16p-7f;
-        p = p * w + 0x1.64a976p-6f;
-        p = p * w - 0x1.ba08c4p-5f;
-        p = p * w + 0x1.1110eap-3f;
-        p = p * w - 0x1.555556p-2f;
-        float small = a + a * (w * p);
+        p = fa_mlaf(p, w, -0x1.116a16p-7f);
+        p = fa_mlaf(p, w, 0x1.64a976p-6f);
+        p = fa_mlaf(p, w, -0x1.ba08c4p-5f);
+        p = fa_mlaf(p, w, 0x1.1110eap-3f);
+        p = fa_mlaf(p, w, -0x1.555556p-2f);
+        float small = fa_mlaf(a, w * p, a);
         float e = fa_vmf_exp(-2.0f * a);
         float d = 1.0f + e;
         float c = (1.0f - d) + e;
         float q = e / d;
-        q = q - q * (c * (1.5f - 0.5f * d));
-        float big = 1.0f - 2.0f * q;
+        q = fa_mlaf(-q, c * fa_mlaf(-0.5f, d, 1.5f), q);
+        float big = fa_mlaf(-2.0f, q, 1.0f);
         return copysignf(a < 0.625f ? small : big, x);
     }
     FA_VMF_INLINE float fa_vmf_tanh_deriv(float x) {
@@ -256,11 +257,11 @@ cdef extern from *:
     FA_VMF_INLINE fa_vm_red_t fa_vm_reduce_f32g(double x) {
         double xc = x < -708.0 ? -708.0 : x;
         xc = xc > 709.0 ? 709.0 : xc;
-        double k = (xc * 0x1.71547652b82fep+0 + 0x1.8p52) - 0x1.8p52;
+        double k = fa_mla(xc, 0x1.71547652b82fep+0, 0x1.8p52) - 0x1.8p52;
         uint64_t b; double t = k + 0x1.8p52; memcpy(&b, &t, 8);
         b = (b + 1023u) << 52;
         fa_vm_red_t red;
-        red.r = xc - k * FA_VM32_LN2;
+        red.r = fa_mla(-k, FA_VM32_LN2, xc);
         memcpy(&red.s, &b, 8);
         return red;
     }
@@ -268,13 +269,13 @@ cdef extern from *:
        8) or 1/8! + r/9! (degree 9). */
     FA_VMF_INLINE double fa_vm_expm1_taylor(double r, double c8) {
         double p = c8;
-        p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0;
-        p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0;
-        p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5;
-        return r + (r * r) * p;
+        p = fa_mla(p, r, 1.0 / 5040.0);
+        p = fa_mla(p, r, 1.0 / 720.0);
+        p = fa_mla(p, r, 1.0 / 120.0);
+        p = fa_mla(p, r, 1.0 / 24.0);
+        p = fa_mla(p, r, 1.0 / 6.0);
+        p = fa_mla(p, r, 0.5);
+        return fa_mla(r * r, p, r);
     }
     FA_VMF_INLINE double fa_vm_exp_f32g(double x) {
         fa_vm_red_t red = fa_vm_reduce_f32g(x);
@@ -287,8 +288,8 @@ cdef extern from *:
        (r + r^2 p would turn -0.0 into +0.0). */
     FA_VMF_INLINE double fa_vm_expm1_f32g(double x) {
         fa_vm_red_t red = fa_vm_reduce_f32g(x);
-        double m = fa_vm_expm1_taylor(red.r, (1.0 / 362880.0) * red.r + 1.0 / 40320.0);
-        double e = red.s * m + (red.s - 1.0);
+        double m = fa_vm_expm1_taylor(red.r, fa_mla(1.0 / 362880.0, red.r, 1.0 / 40320.0));
+        double e = fa_mla(red.s, m, red.s - 1.0);
         return x == 0.0 ? x : e;
     }
     /* log1p(e) for 0 <= e <= 1 (e = exp(-|z|) in softplus and log_sigmoid):
@@ -302,12 +303,12 @@ cdef extern from *:
         double s = f / (2.0 + f);
         double w = s * s;
         double q = 1.0 / 13.0;
-        q = q * w + 1.0 / 11.0;
-        q = q * w + 1.0 / 9.0;
-        q = q * w + 1.0 / 7.0;
-        q = q * w + 1.0 / 5.0;
-        q = q * w + 1.0 / 3.0;
-        double l = 2.0 * s + (2.0 * s) * (w * q);
+        q = fa_mla(q, w, 1.0 / 11.0);
+        q = fa_mla(q, w, 1.0 / 9.0);
+        q = fa_mla(q, w, 1.0 / 7.0);
+        q = fa_mla(q, w, 1.0 / 5.0);
+        q = fa_mla(q, w, 1.0 / 3.0);
+        double l = fa_mla(2.0 * s, w * q, 2.0 * s);
         return upper ? FA_VM32_LN2 + l : l;
     }
     """
@@ -350,26 +351,26 @@ cdef inline vm_exp_core_t _vm_exp_core(double xh, double xl) noexcept nogil:
     # rh + rl.  exp(r) = 1 + r + r^2 P(r) summed as a double-double.
     # Caller: xh in [-746, 710] or NaN, |xl| <= ulp(xh).
     cdef vm_exp_core_t c
-    cdef double kd = (xh * FA_VM_INV_LN2 + FA_VM_SHIFT) - FA_VM_SHIFT
+    cdef double kd = mla(xh, FA_VM_INV_LN2, FA_VM_SHIFT) - FA_VM_SHIFT
     cdef double rh = xh - kd * FA_VM_LN2_HI
-    cdef dd_t r = dd_two_sum(rh, xl - kd * FA_VM_LN2_LO)
+    cdef dd_t r = dd_two_sum(rh, mla(-kd, FA_VM_LN2_LO, xl))
     cdef double x1 = r.hi
     cdef double q = FA_VM_EXP_P10
-    q = q * x1 + FA_VM_EXP_P9
-    q = q * x1 + FA_VM_EXP_P8
-    q = q * x1 + FA_VM_EXP_P7
-    q = q * x1 + FA_VM_EXP_P6
-    q = q * x1 + FA_VM_EXP_P5
-    q = q * x1 + FA_VM_EXP_P4
-    q = q * x1 + FA_VM_EXP_P3
-    q = q * x1 + FA_VM_EXP_P2
-    q = q * x1 + FA_VM_EXP_P1
+    q = mla(q, x1, FA_VM_EXP_P9)
+    q = mla(q, x1, FA_VM_EXP_P8)
+    q = mla(q, x1, FA_VM_EXP_P7)
+    q = mla(q, x1, FA_VM_EXP_P6)
+    q = mla(q, x1, FA_VM_EXP_P5)
+    q = mla(q, x1, FA_VM_EXP_P4)
+    q = mla(q, x1, FA_VM_EXP_P3)
+    q = mla(q, x1, FA_VM_EXP_P2)
+    q = mla(q, x1, FA_VM_EXP_P1)
     # exp(r) - 1 = r + r^2/2 + r^3 Q(r) + rl*(1 + r) (P0 = 1/2 exactly):
     # r + r^2/2 as a double-double (two_prod is exact, halving too), the
     # rest (< r^3/5) in double, so M = exp(r) - 1 carries ~2^-58 relative.
     cdef dd_t sq = dd_two_prod(x1, x1)
     cdef dd_t t1 = dd_fast_two_sum(x1, 0.5 * sq.hi)
-    cdef double small = 0.5 * sq.lo + ((x1 * sq.hi) * q + r.lo * (1.0 + x1))
+    cdef double small = 0.5 * sq.lo + mla(x1 * sq.hi, q, r.lo * (1.0 + x1))
     cdef dd_t m = dd_fast_two_sum(t1.hi, t1.lo + small)
     # then 1 + M exactly (|M| < 1/2).
     cdef dd_t s = dd_fast_two_sum(1.0, m.hi)
@@ -459,16 +460,16 @@ cdef inline dd_t vm_log1p_dd(double x) noexcept nogil:
     cdef double sl = (((f - pr.hi) - pr.lo) - sh * d.lo) / d.hi
     cdef double w = sh * sh
     cdef double q = 1.0 / 23.0
-    q = q * w + 1.0 / 21.0
-    q = q * w + 1.0 / 19.0
-    q = q * w + 1.0 / 17.0
-    q = q * w + 1.0 / 15.0
-    q = q * w + 1.0 / 13.0
-    q = q * w + 1.0 / 11.0
-    q = q * w + 1.0 / 9.0
-    q = q * w + 1.0 / 7.0
-    q = q * w + 1.0 / 5.0
-    q = q * w + 1.0 / 3.0
+    q = mla(q, w, 1.0 / 21.0)
+    q = mla(q, w, 1.0 / 19.0)
+    q = mla(q, w, 1.0 / 17.0)
+    q = mla(q, w, 1.0 / 15.0)
+    q = mla(q, w, 1.0 / 13.0)
+    q = mla(q, w, 1.0 / 11.0)
+    q = mla(q, w, 1.0 / 9.0)
+    q = mla(q, w, 1.0 / 7.0)
+    q = mla(q, w, 1.0 / 5.0)
+    q = mla(q, w, 1.0 / 3.0)
     # log m = 2 sh + (2 sl + 2 sh w q); E*LN2_HI exact (|E| <= 1024).
     cdef dd_t hi = dd_two_sum(ed * FA_VM_LN2_HI, 2.0 * sh)
     cdef double lo = hi.lo + ((ed * FA_VM_LN2_LO + (2.0 * sl + (2.0 * sh) * (w * q)))
@@ -509,29 +510,29 @@ cdef inline double vm_mills_g(double a) noexcept nogil:
     # arithmetic, e.g. as a double-double division).
     cdef double s = (5.0 - 1.5 * a) / (5.0 + a)
     cdef double p = FA_VM_MILLS[23]
-    p = p * s + FA_VM_MILLS[22]
-    p = p * s + FA_VM_MILLS[21]
-    p = p * s + FA_VM_MILLS[20]
-    p = p * s + FA_VM_MILLS[19]
-    p = p * s + FA_VM_MILLS[18]
-    p = p * s + FA_VM_MILLS[17]
-    p = p * s + FA_VM_MILLS[16]
-    p = p * s + FA_VM_MILLS[15]
-    p = p * s + FA_VM_MILLS[14]
-    p = p * s + FA_VM_MILLS[13]
-    p = p * s + FA_VM_MILLS[12]
-    p = p * s + FA_VM_MILLS[11]
-    p = p * s + FA_VM_MILLS[10]
-    p = p * s + FA_VM_MILLS[9]
-    p = p * s + FA_VM_MILLS[8]
-    p = p * s + FA_VM_MILLS[7]
-    p = p * s + FA_VM_MILLS[6]
-    p = p * s + FA_VM_MILLS[5]
-    p = p * s + FA_VM_MILLS[4]
-    p = p * s + FA_VM_MILLS[3]
-    p = p * s + FA_VM_MILLS[2]
-    p = p * s + FA_VM_MILLS[1]
-    return p * s + FA_VM_MILLS[0]
+    p = mla(p, s, FA_VM_MILLS[22])
+    p = mla(p, s, FA_VM_MILLS[21])
+    p = mla(p, s, FA_VM_MILLS[20])
+    p = mla(p, s, FA_VM_MILLS[19])
+    p = mla(p, s, FA_VM_MILLS[18])
+    p = mla(p, s, FA_VM_MILLS[17])
+    p = mla(p, s, FA_VM_MILLS[16])
+    p = mla(p, s, FA_VM_MILLS[15])
+    p = mla(p, s, FA_VM_MILLS[14])
+    p = mla(p, s, FA_VM_MILLS[13])
+    p = mla(p, s, FA_VM_MILLS[12])
+    p = mla(p, s, FA_VM_MILLS[11])
+    p = mla(p, s, FA_VM_MILLS[10])
+    p = mla(p, s, FA_VM_MILLS[9])
+    p = mla(p, s, FA_VM_MILLS[8])
+    p = mla(p, s, FA_VM_MILLS[7])
+    p = mla(p, s, FA_VM_MILLS[6])
+    p = mla(p, s, FA_VM_MILLS[5])
+    p = mla(p, s, FA_VM_MILLS[4])
+    p = mla(p, s, FA_VM_MILLS[3])
+    p = mla(p, s, FA_VM_MILLS[2])
+    p = mla(p, s, FA_VM_MILLS[1])
+    return mla(p, s, FA_VM_MILLS[0])
 
 
 cdef inline double vm_mills_r32(double a) noexcept nogil:
@@ -541,20 +542,20 @@ cdef inline double vm_mills_r32(double a) noexcept nogil:
     cdef double inv = 1.0 / ((5.0 + a) * (1.0 + a))
     cdef double s = ((5.0 - 1.5 * a) * (1.0 + a)) * inv
     cdef double p = FA_VM_MILLS32[14]
-    p = p * s + FA_VM_MILLS32[13]
-    p = p * s + FA_VM_MILLS32[12]
-    p = p * s + FA_VM_MILLS32[11]
-    p = p * s + FA_VM_MILLS32[10]
-    p = p * s + FA_VM_MILLS32[9]
-    p = p * s + FA_VM_MILLS32[8]
-    p = p * s + FA_VM_MILLS32[7]
-    p = p * s + FA_VM_MILLS32[6]
-    p = p * s + FA_VM_MILLS32[5]
-    p = p * s + FA_VM_MILLS32[4]
-    p = p * s + FA_VM_MILLS32[3]
-    p = p * s + FA_VM_MILLS32[2]
-    p = p * s + FA_VM_MILLS32[1]
-    p = p * s + FA_VM_MILLS32[0]
+    p = mla(p, s, FA_VM_MILLS32[13])
+    p = mla(p, s, FA_VM_MILLS32[12])
+    p = mla(p, s, FA_VM_MILLS32[11])
+    p = mla(p, s, FA_VM_MILLS32[10])
+    p = mla(p, s, FA_VM_MILLS32[9])
+    p = mla(p, s, FA_VM_MILLS32[8])
+    p = mla(p, s, FA_VM_MILLS32[7])
+    p = mla(p, s, FA_VM_MILLS32[6])
+    p = mla(p, s, FA_VM_MILLS32[5])
+    p = mla(p, s, FA_VM_MILLS32[4])
+    p = mla(p, s, FA_VM_MILLS32[3])
+    p = mla(p, s, FA_VM_MILLS32[2])
+    p = mla(p, s, FA_VM_MILLS32[1])
+    p = mla(p, s, FA_VM_MILLS32[0])
     return p * ((5.0 + a) * inv)
 
 
