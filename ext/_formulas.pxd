@@ -1068,9 +1068,9 @@ cdef inline double _sig32(double z) noexcept nogil:
 cdef inline double _silu_deriv32(double z) noexcept nogil:
     # sigma(z) (1 + z sigma(-z)), z already clamped to +-800.
     cdef double e = vm_exp_f32g(-fabs(z))
-    cdef double d = 1.0 + e
-    cdef double sp = (e if z < 0.0 else 1.0) / d
-    cdef double sn = (1.0 if z < 0.0 else e) / d
+    cdef double r = 1.0 / (1.0 + e)     # one division for both sigmoids
+    cdef double sp = (e if z < 0.0 else 1.0) * r
+    cdef double sn = (1.0 if z < 0.0 else e) * r
     return sp * (1.0 + z * sn)
 
 cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
@@ -1112,9 +1112,9 @@ cdef inline double gelu_tanh_derivative32(double x) noexcept nogil:
     cdef double z = (2.0 * FA_SQRT_2_OVER_PI_HI) * (xc + FA_GELU_C_HI * (xc * xc * xc))
     cdef double m = xc * ((2.0 * FA_SQRT_2_OVER_PI_HI) * (1.0 + (3.0 * FA_GELU_C_HI) * (xc * xc)))
     cdef double e = vm_exp_f32g(-fabs(z))
-    cdef double d = 1.0 + e
-    cdef double sp = (e if z < 0.0 else 1.0) / d
-    cdef double sn = (1.0 if z < 0.0 else e) / d
+    cdef double r = 1.0 / (1.0 + e)     # one division for both sigmoids
+    cdef double sp = (e if z < 0.0 else 1.0) * r
+    cdef double sn = (1.0 if z < 0.0 else e) * r
     return sp * (1.0 + m * sn)
 
 cdef inline double sigmoid_forward32(double x) noexcept nogil:
