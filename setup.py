@@ -43,11 +43,11 @@ MATH_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off
 # baseline is the compiler's default for the target (SSE2 on x86-64). -mfma
 # only lets gcc use FMA where the source asks for it (mla and fma()): with
 # -ffp-contract=off it never fuses a*b+c on its own, so avx2 and avx512
-# compute the same bits, and baseline (no FMA) differs from them at most in
-# the last bit of some results. -mf16c/-mbmi2 are left out: nothing here converts float16 or
-# needs BMI2 bit manipulation, and every extra flag is one more CPU feature the
-# dispatcher would have to require. fastact/_dispatch.py lists the CPU features
-# each level needs; keep the two tables in step.
+# compute the same bits, and baseline (no FMA) differs from them by a few ULP
+# in some results. -mf16c/-mbmi2 are left out: nothing here converts float16
+# or needs BMI2 bit manipulation, and every extra flag is one more CPU feature
+# the dispatcher would have to require. fastact/_dispatch.py lists the CPU
+# features each level needs; keep the two tables in step.
 SIMD_LEVELS = {
     "baseline": [],
     "avx2": ["-mavx2", "-mfma"],

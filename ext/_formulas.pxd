@@ -33,7 +33,7 @@
 #   Mills-ratio polynomial instead of erfc) come from _vmath.pxd, branch-free
 #   polynomials that gcc vectorizes at every ISA level.  Their Horner steps
 #   are mla (_dd.pxd): fused at AVX2/AVX-512, so those two levels compute the
-#   same bits and baseline may differ in the last bit.  gcc may mask mla
+#   same bits and baseline may differ by a few ULP.  gcc may mask mla
 #   work written inside a select's arm, and masked-off lanes can then run
 #   slowly (elu_forward was 3x slower for x > 0 until its expm1 moved before
 #   the select): time both signs when adding one.

@@ -10,7 +10,7 @@
 # <-> double conversion (SSE2 has none), no arithmetic 64-bit shift.  The
 # Horner steps and the Cody-Waite reductions are mla/fa_mla (_dd.pxd): fused
 # at AVX2 and AVX-512, a*b + c at baseline, so those two levels give the same
-# bits and baseline may differ from them in the last bit.  Nothing else fuses
+# bits and baseline may differ from them by a few ULP.  Nothing else fuses
 # (the build keeps -ffp-contract=off and no -ffast-math); the fma inside
 # dd_two_prod is an exact transformation and gives the same bits as its
 # portable Dekker form.

@@ -32,7 +32,7 @@ import pytest
 
 import fastact as fa
 from fastact import _dispatch
-from bits import bits, far_from
+from bits import bits, far_from, ulp_distance
 from cases import CASES
 from helpers_layout import compare, make_layout, tolerance
 from levels import FMA_ULPS, bitwise_twin, simd_level
@@ -393,3 +393,16 @@ def test_every_level_within_spec_on_loop_lengths(level):
                         ok, ulps = compare(g, e, dtype, limit, slacks[k], floors[k])
                         assert np.all(ok), (f"{case.id} {np.dtype(dtype).name} n={n} level "
                                             f"{level}: max {np.max(ulps):.2f} ULP")
+
+
+def test_ulp_distance_counts_representable_values():
+    one = np.float64(1.0)
+    up = np.nextafter(one, 2.0)
+    a = np.array([1.0, -0.0, 0.0, 5e-324, -1.0, np.inf])
+    b = np.array([up, 0.0, -5e-324, -5e-324, -up, np.finfo(np.float64).max])
+    assert ulp_distance(a, b).tolist() == [1, 0, 1, 2, 1, 1]
+    f = np.array([1.0, -0.0], np.float32)
+    g = np.array([np.nextafter(np.float32(1.0), np.float32(0.0)), np.float32(1e-45)], np.float32)
+    assert ulp_distance(f, g).tolist() == [1, 1]
+    assert far_from(np.array([1.0, np.nan, np.inf]), np.array([up, np.nan, 1.0]), 1).tolist() == [
+        False, False, True]
