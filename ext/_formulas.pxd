@@ -1065,13 +1065,18 @@ cdef inline double _sig32(double z) noexcept nogil:
     cdef double e = vm_exp_f32g(-fabs(z))
     return (e if z < 0.0 else 1.0) / (1.0 + e)
 
-cdef inline double _silu_deriv32(double z) noexcept nogil:
-    # sigma(z) (1 + z sigma(-z)), z already clamped to +-800.
+cdef inline double _sig_one_plus32(double z, double m) noexcept nogil:
+    # sigma(z) (1 + m sigma(-z)), the shape of silu' (m = z) and of
+    # tanh-gelu' (m = 2u'x); one division for both sigmoids.
     cdef double e = vm_exp_f32g(-fabs(z))
-    cdef double r = 1.0 / (1.0 + e)     # one division for both sigmoids
+    cdef double r = 1.0 / (1.0 + e)
     cdef double sp = (e if z < 0.0 else 1.0) * r
     cdef double sn = (1.0 if z < 0.0 else e) * r
-    return sp * (1.0 + z * sn)
+    return sp * (1.0 + m * sn)
+
+cdef inline double _silu_deriv32(double z) noexcept nogil:
+    # silu'(z), z already clamped to +-800.
+    return _sig_one_plus32(z, z)
 
 cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
     return x if x > 0.0 else alpha * vm_expm1_f32g(x)
@@ -1111,11 +1116,7 @@ cdef inline double gelu_tanh_derivative32(double x) noexcept nogil:
     cdef double xc = _clamp(x, -25.0, 25.0)
     cdef double z = (2.0 * FA_SQRT_2_OVER_PI_HI) * (xc + FA_GELU_C_HI * (xc * xc * xc))
     cdef double m = xc * ((2.0 * FA_SQRT_2_OVER_PI_HI) * (1.0 + (3.0 * FA_GELU_C_HI) * (xc * xc)))
-    cdef double e = vm_exp_f32g(-fabs(z))
-    cdef double r = 1.0 / (1.0 + e)     # one division for both sigmoids
-    cdef double sp = (e if z < 0.0 else 1.0) * r
-    cdef double sn = (1.0 if z < 0.0 else e) * r
-    return sp * (1.0 + m * sn)
+    return _sig_one_plus32(z, m)
 
 cdef inline double sigmoid_forward32(double x) noexcept nogil:
     return vmf_sigmoid(<float> x)
