@@ -3,6 +3,7 @@
 
     python scripts/fuzz.py                      # 10 minutes
     python scripts/fuzz.py --minutes 120        # longer
+    python scripts/fuzz.py --first-seed 50 --batch 300   # the batches after the suite's
     python scripts/fuzz.py --replay "<spec>"    # one spec printed by a failure
 
 It runs batches of hypothesis examples (tests/test_fuzz.py: every public
@@ -32,6 +33,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=500, help="hypothesis examples per batch")
+    parser.add_argument("--first-seed", type=int,
+                        help="draw batch k with seed FIRST_SEED + k (replayable; default: "
+                             "fresh specs); the test suite draws its batches 0..49 of "
+                             "FASTACT_FUZZ_EXAMPLES=300 examples this way")
     parser.add_argument("--replay", help="a spec (Python dict literal) to run once")
     args = parser.parse_args()
 
@@ -49,7 +54,8 @@ def main():
               f"{stats.get('error', 0)} invalid and refused)", flush=True)
 
     try:
-        stats = test_fuzz.fuzz_for(args.minutes * 60, examples=args.batch, progress=progress)
+        stats = test_fuzz.fuzz_for(args.minutes * 60, examples=args.batch, progress=progress,
+                                   first_seed=args.first_seed)
     except BaseException as e:  # a failure: hypothesis has printed the shrunk example
         if isinstance(e, KeyboardInterrupt):
             print("interrupted")

@@ -169,6 +169,11 @@ def _near_zeros(x, zeros):
 
 
 REF64_ULP = 2.0  # fastact.reference's own float64 error, ~2 ULP (its docstring)
+# exact gelu's reference takes Phi from math.erfc, i.e. libm's erfc: in older glibc not
+# correctly rounded (up to 3.2 ULP measured on glibc 2.36 over 15 000 samples,
+# 2.6 ULP of Phi), which REF64_ULP alone does not cover. E.g. geglu(-1.7402112820687337,
+# -0.0457797475595255): kernel 0.96 ULP, reference 4.04 ULP from mpmath.
+REF64_ERFC_ULP = 2.0
 REF64_CANCEL = 4.0  # float64 floor, in eps times the magnitude of the cancelling terms
 
 
@@ -239,6 +244,7 @@ def tolerance(case, arrays64, dtype):
       roundings: 4|2z|; e.g. gelu_tanh(-4.177): kernel 0.13 ULP, reference 16.9),
       softmax ((x - max)/T: |z|, or 2|z| when T != 1 adds a division), and
       log_softmax's max element -log1p(sum exp(z_j)) (max |z_j| of its row);
+    * exact gelu / geglu: REF64_ERFC_ULP more for libm's erfc inside Phi;
     * where f' is a sum of terms of opposite signs (gelu', silu', swish', mish',
       hardswish'), an absolute floor of REF64_CANCEL eps times the sum of the
       terms' magnitudes (e.g. gelu'(-0.8296) = -0.031 from 0.20 - 0.23:
@@ -306,6 +312,8 @@ def tolerance(case, arrays64, dtype):
             slack = ref_ulp + np.abs(float(p["beta"]) * x)
         elif is64 and case.name in ("gelu", "geglu") and p.get("approximate") == "tanh":
             slack = ref_ulp + 4 * np.abs(_gelu_tanh_two_z(x))
+        elif is64 and case.name in ("gelu", "geglu"):
+            slack = ref_ulp + REF64_ERFC_ULP
         if isinstance(slack, np.ndarray):
             slack = np.where(np.isfinite(slack), slack, ref_ulp)
         if case.name == "glu":
