@@ -860,6 +860,12 @@ def test_regression_float32_tanh_backward_underflow(g, x):
      "axis": 0, "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}] * 2,
      "seed": 0, "scale": 1000.0, "specials": 0.05, "params": {}, "threads": 1,
      "out": "none", "out_arg": 0},
+    # ... and its g * a * sigmoid'(b) where g * a overflows and a * sigmoid'(b)
+    # underflows: glu_backward(1e300, [3e38, -1402.46]) = 2.5e-271
+    {"case": "glu.backward", "invalid": [], "dtype": "float64", "shape": [4096],
+     "axis": 0, "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}] * 2,
+     "seed": 0, "scale": 1000.0, "specials": 0.5, "params": {}, "threads": 1,
+     "out": "none", "out_arg": 0},
     # the check of inf * tiny factors broadcast glu's g against x (twice its size)
     {"case": "glu.backward", "invalid": [], "dtype": "float32", "shape": [4096],
      "axis": 0, "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}] * 2,
@@ -877,9 +883,9 @@ def test_regression_reference_glu_deep_tail():
     0 (true 8.2e-242). Now within 3 ULP of mpmath, as the kernels."""
     import mpmath as mp
     mp.mp.dps = 50
-    a = np.array([1e300, -1e300, 1e300, 1e300, 3e200, -1e-300, 282.07])
-    b = np.array([-1245.9, -1400.0, 1245.9, -720.0, -740.0, -5.0, -1180.48])
-    g = np.array([1e10, 1e-10, -1e5, 1.0, 1e100, 1.0, 1e300])
+    a = np.array([1e300, -1e300, 1e300, 1e300, 3e200, -1e-300, 282.07, 3e38, 1e308])
+    b = np.array([-1245.9, -1400.0, 1245.9, -720.0, -740.0, -5.0, -1180.48, -1402.46, 1500.0])
+    g = np.array([1e10, 1e-10, -1e5, 1.0, 1e100, 1.0, 1e300, 1e300, -1e308])
     x = np.stack([a, b], axis=-1)
 
     def sig(t):

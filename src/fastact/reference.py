@@ -896,16 +896,21 @@ def glu_backward(grad_output, x, axis=-1):
     d_a, d_b = np.split(d, 2, axis=ax)
     g = _as_float64("grad_output", grad_output)
     _same_shape("grad_output", g, "glu(x)", d_a)
-    # g * a * sigmoid'(b), regrouped as (g * a) * sigmoid'(b) where a *
-    # sigmoid'(b) is subnormal or underflows to 0 (see _gated_backward_from)
-    # and g * a does not overflow. An infinite g multiplies the double
-    # a * sigmoid'(b) as rounded by itself (inf * 0 = NaN, as the kernels).
+    # g * a * sigmoid'(b). Where a * sigmoid'(b) is subnormal or 0 (and so has
+    # lost bits), regrouped as (g * a) * sigmoid'(b) (see _gated_backward_from),
+    # or, where g * a overflows, as (g e^(m/2)) (a e^(m/2)) / (1 + e)^2 with
+    # m = -|b|, e = e^m: both factors are finite then and the product is not
+    # lost (glu_backward(1e300, [3e38, -1402.46]) = 2.5e-271). An infinite g
+    # multiplies a * sigmoid'(b) as rounded in double (inf * 0 = NaN, as the
+    # kernels).
     a, b, _ = _glu_halves(x, axis)
+    m = -np.abs(b)
     g_a = g * a
-    regroup = (np.abs(d_b) < np.finfo(np.float64).tiny) & np.isfinite(g_a)
+    split = _times_exp(g, m / 2) * _times_exp(a, m / 2) / (1 + np.exp(m)) ** 2
+    regrouped = np.where(np.isfinite(g_a), _times_sigmoid_prime(g_a, b), split)
+    lost = (np.abs(d_b) < np.finfo(np.float64).tiny) & np.isfinite(a)
     d_b_double = a * (_sigmoid(b) * _sigmoid(-b))
-    grad_b = np.where(regroup, _times_sigmoid_prime(g_a, b),
-                      g * np.where(np.isinf(g), d_b_double, d_b))
+    grad_b = np.where(np.isinf(g), g * d_b_double, np.where(lost, regrouped, g * d_b))
     # g * sigmoid(b) keeps its bits where sigmoid(b) alone is subnormal or 0
     return np.concatenate([_times_sigmoid(g, b), grad_b], axis=ax)
 
