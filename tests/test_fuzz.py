@@ -429,6 +429,8 @@ def run_spec(spec):
         ref_kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         with np.errstate(all="ignore"):
             expected = as_tuple(case.function(reference)(*arrays64, **ref_kwargs))
+            if case.name == "rrelu" and ref_kwargs.get("training") and rdtype == np.float32:
+                expected = _rrelu_float32_slopes(case, arrays64, ref_kwargs, expected)
     if invalid:
         if inputs_ok:
             shapes = [e.shape for e in expected]
@@ -635,6 +637,24 @@ def _inf_times_tiny(case, params, k, arrays64, got, ok, max_checked=64):
             continue
         flat[i] = any((math.isnan(c) and np.isnan(r)) or c == r for r in results)
     return accepted
+
+
+def _rrelu_float32_slopes(case, arrays64, kwargs, expected):
+    """rrelu in training with a float32 result draws its slopes in float32 (as
+    PyTorch draws its noise in the input's dtype; fastact.rrelu's docstring),
+    fastact.reference in float64: a nonzero draw below float32's smallest
+    subnormal is +-0 for the kernel. There the expected value is the reference's
+    with a zero slope (rrelu(-inf) = -0.0, not +-inf; g * 0 in the backward)."""
+    x = arrays64[-1]
+    lower, upper = float(kwargs.get("lower", 1 / 8)), float(kwargs.get("upper", 1 / 3))
+    draws = (np.full(x.shape, lower) if lower == upper else
+             np.random.default_rng(kwargs["generator"]).uniform(lower, upper, size=x.shape))
+    flushed = (draws != 0) & (draws.astype(np.float32) == 0)
+    if not flushed.any():
+        return expected
+    zero_slope = dict(kwargs, lower=0.0, upper=0.0)
+    at_zero = as_tuple(case.function(reference)(*arrays64, **zero_slope))
+    return tuple(np.where(flushed, z, e) for z, e in zip(at_zero, expected))
 
 
 def _with_params(case, params):
@@ -866,6 +886,14 @@ def test_regression_float32_tanh_backward_underflow(g, x):
      "axis": 0, "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}] * 2,
      "seed": 0, "scale": 1000.0, "specials": 0.5, "params": {}, "threads": 1,
      "out": "none", "out_arg": 0},
+    # rrelu's float32 slopes: a draw below float32's smallest subnormal is -0.0
+    # (rrelu(-inf) = -0.0), the reference's float64 one is not (+inf)
+    {"case": "rrelu.forward[training=True,generator=1234]", "invalid": [],
+     "dtype": "float32", "dtype_of_arg": [0, "float32"], "shape": [8191],
+     "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}], "seed": 0,
+     "scale": 0.01, "specials": 0.05,
+     "params": {"training": True, "generator": 1234, "lower": -2.9491047007860794e-152,
+                "upper": 0.0}, "threads": 1, "out": "none", "out_arg": 0},
     # the check of inf * tiny factors broadcast glu's g against x (twice its size)
     {"case": "glu.backward", "invalid": [], "dtype": "float32", "shape": [4096],
      "axis": 0, "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}] * 2,
