@@ -1,0 +1,27 @@
+"""tools/check_vectorization.py's rule for the row-wise loops that are scalar by
+design: a function passes while it has at most its listed count of scalar
+loops, and one more (a lane loop that stopped vectorizing) fails it; any other
+function fails with a single scalar loop. (Compiling the kernels to check gcc's
+reports themselves takes minutes: run the tool.)"""
+import runpy
+from pathlib import Path
+
+TOOL = runpy.run_path(str(Path(__file__).resolve().parent.parent / "tools"
+                          / "check_vectorization.py"), run_name="check_vectorization")
+ALLOWED = TOOL["SCALAR_BY_DESIGN"]
+scalar_by_design = TOOL["scalar_by_design"]
+
+
+def test_up_to_the_count_is_by_design():
+    labels = [label for label, (count, _) in ALLOWED.items() for _ in range(count)]
+    assert scalar_by_design(labels) == set(ALLOWED)
+
+
+def test_one_more_scalar_loop_fails_the_function():
+    labels = ["_rw_softmax_f32"] * (ALLOWED["_rw_softmax_f32"][0] + 1) + ["_rw_lanes_total"]
+    assert scalar_by_design(labels) == {"_rw_lanes_total"}
+
+
+def test_other_functions_are_never_by_design():
+    assert scalar_by_design(["sigmoid_forward_f32", "gelu_erf_gated_backward_f64"]) == set()
+    assert all(count > 0 and reason for count, reason in ALLOWED.values())
