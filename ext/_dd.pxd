@@ -23,8 +23,8 @@
 # instead of two) at the FMA levels (AVX2, AVX-512), two roundings at
 # baseline.  So the AVX2 and AVX-512 builds compute the same bits as each
 # other, and baseline may differ from them by a few ULP (3 measured, in
-# float64 backward products; tests/test_simd_levels.py checks both).  Nothing error-free goes
-# through mla.
+# float64 backward products; tests/test_simd_levels.py checks both).
+# Nothing error-free goes through mla.
 
 from libc.math cimport fabs
 

@@ -645,10 +645,8 @@ def _rrelu_float32_slopes(case, arrays64, kwargs, expected):
     fastact.reference in float64: a nonzero draw below float32's smallest
     subnormal is +-0 for the kernel. There the expected value is the reference's
     with a zero slope (rrelu(-inf) = -0.0, not +-inf; g * 0 in the backward)."""
-    x = arrays64[-1]
-    lower, upper = float(kwargs.get("lower", 1 / 8)), float(kwargs.get("upper", 1 / 3))
-    draws = (np.full(x.shape, lower) if lower == upper else
-             np.random.default_rng(kwargs["generator"]).uniform(lower, upper, size=x.shape))
+    draws = reference._rrelu_slopes(arrays64[-1], kwargs.get("lower", 1 / 8),
+                                    kwargs.get("upper", 1 / 3), True, kwargs["generator"])
     flushed = (draws != 0) & (draws.astype(np.float32) == 0)
     if not flushed.any():
         return expected

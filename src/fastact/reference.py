@@ -891,11 +891,10 @@ def glu_derivative(x, axis=-1):
 def glu_backward(grad_output, x, axis=-1):
     """Gradient wrt x (x's shape): [g * d_a, g * d_b] joined along axis, as torch's glu_backward."""
     x = _as_float64("x", x)
-    d = glu_derivative(x, axis)
-    ax = _axis(axis, x.ndim)
-    d_a, d_b = np.split(d, 2, axis=ax)
+    a, b, ax = _glu_halves(x, axis)
     g = _as_float64("grad_output", grad_output)
-    _same_shape("grad_output", g, "glu(x)", d_a)
+    _same_shape("grad_output", g, "glu(x)", a)
+    d_b = _times_sigmoid_prime(a, b)
     # g * a * sigmoid'(b). Where a * sigmoid'(b) is subnormal or 0 (and so has
     # lost bits), regrouped as (g * a) * sigmoid'(b) (see _gated_backward_from),
     # or, where g * a overflows, as (g e^(m/2)) (a e^(m/2)) / (1 + e)^2 with
@@ -903,7 +902,6 @@ def glu_backward(grad_output, x, axis=-1):
     # lost (glu_backward(1e300, [3e38, -1402.46]) = 2.5e-271). An infinite g
     # multiplies a * sigmoid'(b) as rounded in double (inf * 0 = NaN, as the
     # kernels).
-    a, b, _ = _glu_halves(x, axis)
     m = -np.abs(b)
     g_a = g * a
     split = _times_exp(g, m / 2) * _times_exp(a, m / 2) / (1 + np.exp(m)) ** 2
