@@ -1055,7 +1055,8 @@ cdef inline fa_tail_t gelu_tanh_ftail(double x) noexcept nogil:
 
 # ===========================================================================
 # float32 flavours: the float32 loops call NAME_forward32/NAME_derivative32
-# (relu and leaky_relu, exact in double already, have none: SAME32).
+# (leaky_relu, exact in double already, has none: SAME32; relu's, further
+# down, are native float).
 # Same formulas and special values as above, in double, without the
 # double-double corrections, the subnormal pre-scaling and the polynomials
 # around the derivatives' zeros (double's 29 extra bits cover all of them
@@ -1204,6 +1205,35 @@ cdef inline double hardswish_forward32(double x) noexcept nogil:
 cdef inline double hardswish_derivative32(double x) noexcept nogil:
     cdef double mid = (2.0 * x + 3.0) * (1.0 / 6.0)
     return 0.0 if x <= -3.0 else (1.0 if x >= 3.0 else mid)
+
+
+# float32 relu and the slopes of prelu/rrelu, natively in float: each result
+# is a select or one product of two float32 values, which double holds
+# exactly, so the double formulas rounded once to float32 give these same
+# bits; the float loops then skip the float <-> double conversions (relu's
+# float32 backward took twice as long with them).  leaky_relu keeps double:
+# its negative_slope is a double parameter.
+
+cdef inline float relu_forward32(float x) noexcept nogil:
+    cdef float zero = 0.0
+    return zero if x < zero else x
+
+cdef inline float relu_derivative32(float x) noexcept nogil:
+    cdef float zero = 0.0
+    cdef float one = 1.0
+    return (one if x > zero else zero) if x == x else x
+
+cdef inline float slope_forward32(float x, float slope) noexcept nogil:
+    # as leaky_relu_forward: slope 0 at x = -inf gives -0.0, not -inf*0
+    cdef float zero = 0.0
+    cdef float negative_zero = -0.0
+    cdef float n = x * slope if slope != zero else (negative_zero if x == x else x)
+    return x if x > zero else n
+
+cdef inline float slope_derivative32(float x, float slope) noexcept nogil:
+    cdef float zero = 0.0
+    cdef float one = 1.0
+    return (one if x > zero else slope) if x == x else x
 
 
 # ===========================================================================

@@ -1,0 +1,110 @@
+"""float32 relu and prelu/rrelu slopes, computed natively in float.
+
+Their float32 loops compute in float (ext/_formulas.pxd: relu_forward32,
+relu_derivative32, slope_forward32, slope_derivative32), not in double and
+rounded, because each result is a select or one product of two float32
+values: double holds that product exactly, so rounding it once to float32 is
+the same as float's own correctly rounded product. Checked here, at every
+SIMD level, on a grid of special values (NaN, +-inf, +-0, subnormals, the
+extremes, values whose product overflows or underflows in float32): the
+float32 result is the float64 kernel's result rounded to float32, bit for bit
+(signed zeros included; a NaN need only be a NaN, see test_simd_levels).
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+import fastact as fa
+from bits import bits
+from levels import LEVELS, simd_level
+
+F32 = np.float32
+TINY = float(np.finfo(F32).smallest_subnormal)
+FLT_MAX = float(np.finfo(F32).max)
+
+SPECIAL = [0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, TINY, -TINY, 1e-39, -1e-39,
+           1.1754944e-38, -1.1754944e-38, 1e-30, -1e-30, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0,
+           1.0000001, -0.99999994, 1e20, -1e20, 3e38, -3e38, FLT_MAX, -FLT_MAX]
+SLOPES = [0.0, -0.0, 0.01, 0.25, -0.3, 1.0, 7.5, TINY, 1e-30, -1e-38, 1e30, FLT_MAX, -2.0]
+
+
+def _pairs(first, second):
+    """All pairs of the two value lists, as two float32 arrays (a length
+    with a vector body and a scalar tail at every width)."""
+    a, b = zip(*itertools.product(first, second))
+    return np.array(a, dtype=F32), np.array(b, dtype=F32)
+
+
+def _assert_rounded_double(got, expected64, what):
+    expected = expected64.astype(F32)
+    both_nan = np.isnan(got) & np.isnan(expected)
+    differ = (bits(got) != bits(expected)) & ~both_nan
+    assert not differ.any(), (
+        f"{what}: {differ.sum()} elements differ from the float64 result rounded; first: "
+        f"got {got[differ][0]!r}, expected {expected[differ][0]!r}")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_relu_float32_is_float64_rounded(level):
+    g, x = _pairs(SPECIAL, SPECIAL)
+    with simd_level(level), np.errstate(all="ignore"):
+        for name, args in (("relu", (x,)), ("relu_derivative", (x,)),
+                           ("relu_backward", (g, x))):
+            got = getattr(fa, name)(*args)
+            expected = getattr(fa, name)(*(a.astype(np.float64) for a in args))
+            _assert_rounded_double(got, expected, f"{name} at {level}")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("channels_last", [True, False], ids=["channels-last", "inner"])
+def test_prelu_float32_is_float64_rounded(level, channels_last):
+    """Channels-last x runs the slope loops on rows of the weight; channels on
+    a middle axis run the leaky_relu loops with each channel's slope."""
+    weight = np.array(SLOPES, dtype=F32)
+    values = np.array(SPECIAL, dtype=F32)
+    if channels_last:
+        x = np.broadcast_to(values[:, None], (len(values), len(weight))).copy()
+        axis = 1
+    else:
+        x = np.broadcast_to(values[:, None, None], (len(values), len(weight), 3)).copy()
+        axis = 1
+    g = np.roll(x, 1, axis=0)
+    with simd_level(level), np.errstate(all="ignore"):
+        for name, args in (("prelu", (x,)), ("prelu_derivative", (x,)),
+                           ("prelu_backward", (g, x))):
+            got = getattr(fa, name)(*args, weight, axis=axis)
+            expected = getattr(fa, name)(*(a.astype(np.float64) for a in args),
+                                         weight.astype(np.float64), axis=axis)
+            _assert_rounded_double(got, expected, f"{name} at {level}")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_rrelu_training_float32_is_float64_rounded(level):
+    """rrelu in training runs the slope loops on its drawn slopes; drawing
+    with the same seed in float32 and float64 gives different slopes, so the
+    float64 side is prelu's channels-last path with the float32 draws."""
+    x = np.array(SPECIAL * 40, dtype=F32)
+    g = np.roll(x, 3)
+    with simd_level(level), np.errstate(all="ignore"):
+        derivative = fa.rrelu_derivative(x, training=True, generator=np.random.default_rng(5))
+        slopes = np.where(x > 0, np.nan, derivative)   # the drawn slope where it is used
+        for name, args in (("rrelu", (x,)), ("rrelu_derivative", (x,)),
+                           ("rrelu_backward", (g, x))):
+            got = getattr(fa, name)(*args, training=True,
+                                    generator=np.random.default_rng(5))
+            expected = _slope_formula64(name, args, slopes)
+            _assert_rounded_double(got, expected, f"{name} at {level}")
+
+
+def _slope_formula64(name, args, slopes):
+    """leaky_relu's formulas in float64 with per-element slopes: the float64
+    kernels, one element at a time."""
+    out = np.empty(args[-1].shape, dtype=np.float64)
+    kernel = {"rrelu": fa.leaky_relu, "rrelu_derivative": fa.leaky_relu_derivative,
+              "rrelu_backward": fa.leaky_relu_backward}[name]
+    for i, slope in enumerate(slopes):
+        one = tuple(np.array([a[i]], dtype=np.float64) for a in args)
+        s = 0.0 if np.isnan(slope) else float(slope)
+        out[i] = kernel(*one, negative_slope=s)[0]
+    return out
