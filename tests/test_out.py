@@ -494,3 +494,22 @@ def test_large_inplace_and_overlap_with_threads(case, dtype):
             case.call(*args, out=pack(outs, case))
             for got, want in zip(outs, expected):
                 assert_same_bits(got, want)
+
+
+@pytest.mark.parametrize("n", [4095, 4096, 4097, 9000])
+def test_softmax_float32_rows_around_the_stack_buffer(n):
+    """float32 softmax keeps a row's exp values in a stack buffer up to 4096
+    elements and in the output beyond: in place and out of place agree bit
+    for bit on both sides, and both are within SPEC of the reference."""
+    import fastact as fa
+    from bits import ulp_distance
+    from fastact import reference
+
+    x = (np.random.default_rng(n).standard_normal((3, n)) * 6).astype(np.float32)
+    x[1, ::7] = -np.inf
+    expected = fa.softmax(x, temperature=0.7)
+    inplace = x.copy()
+    fa.softmax(inplace, temperature=0.7, out=inplace)
+    assert_same_bits(inplace, expected)
+    exact = reference.softmax(x.astype(np.float64), temperature=0.7).astype(np.float32)
+    assert ulp_distance(expected, exact).max() <= 4
