@@ -10,6 +10,21 @@
 
 cimport numpy as cnp
 from cython.parallel cimport prange
+
+cdef extern from *:
+    """
+    /* Prefetch [p, p + bytes) into the cache, one request per 64-byte line
+       (a no-op where the compiler has no prefetch builtin). */
+    static inline void fastact_prefetch(const char* p, Py_ssize_t bytes) {
+    #if defined(__GNUC__)
+        for (Py_ssize_t i = 0; i < bytes; i += 64)
+            __builtin_prefetch(p + i, 0, 3);
+    #else
+        (void) p; (void) bytes;
+    #endif
+    }
+    """
+    void fastact_prefetch(const char* p, Py_ssize_t bytes) noexcept nogil
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.math cimport isfinite
 
@@ -32,6 +47,18 @@ cdef enum:
     SPAN_MATH = 8192
     # Row-wise work is split over rows once a call holds this many elements.
     ROWS_PARALLEL_MIN = 32768
+    # One-input math-kernel calls (the forwards and derivatives) whose input
+    # is this large (bytes; past the core's 2 MiB L2) run in pieces of
+    # PREFETCH_PIECE elements, and before each piece prefetch the input's
+    # piece PREFETCH_AHEAD pieces further on: with the hardware prefetcher
+    # alone, float32 sigmoid over 16 Mi elements took 1.91 ns per element
+    # (0.70 in cache), with this 1.03 (float64 tanh 6.35 -> 4.46).  Not done
+    # where it did not pay, measured: the backward and gated loops (their
+    # block loops' flag pass already reads ahead; 10-15 % slower with it),
+    # the memory-bound kernels (0.61 -> 0.67) and prefetching the outputs.
+    PREFETCH_MIN_BYTES = 4194304
+    PREFETCH_PIECE = 1024
+    PREFETCH_AHEAD = 2
     # Smaller calls keep the GIL: releasing and retaking it (a mutex and a
     # condition variable) cost ~100 ns, a third of a 16-element call, and no
     # other Python thread gets far in the microsecond such a call takes.
@@ -235,6 +262,9 @@ cdef struct Job:
     Py_ssize_t inner
     Py_ssize_t in_row[3]
     Py_ssize_t out_row[2]
+    # 0, or the job's element count when its input is prefetched
+    # (PREFETCH_MIN_BYTES; flat one-input jobs of the math kernels only)
+    Py_ssize_t prefetch_end
 
 
 cdef inline void flat_job(Job* job, Py_ssize_t n) noexcept nogil:
@@ -259,12 +289,41 @@ cdef void run_piece(const Job* job, const char** ins, char** outs,
         (<ternary_loop> job.loop)(ins[0], ins[1], ins[2], outs[0], count, job.params)
 
 
+cdef void run_span_prefetched(const Job* job, Py_ssize_t start,
+                              Py_ssize_t count) noexcept nogil:
+    # elements [start, start + count) of a flat job, in PREFETCH_PIECE pieces,
+    # each after prefetching the input PREFETCH_AHEAD pieces on (up to the
+    # job's end, so a thread's span also reaches into the next span)
+    cdef const char* ins[3]
+    cdef char* outs[2]
+    cdef Py_ssize_t piece, ahead
+    cdef int k
+    while count > 0:
+        piece = min(<Py_ssize_t> PREFETCH_PIECE, count)
+        ahead = start + PREFETCH_AHEAD * PREFETCH_PIECE
+        if ahead < job.prefetch_end:
+            for k in range(job.arity):
+                fastact_prefetch(job.inputs[k] + ahead * job.itemsize,
+                                 min(<Py_ssize_t> PREFETCH_PIECE, job.prefetch_end - ahead)
+                                 * job.itemsize)
+        for k in range(job.arity):
+            ins[k] = job.inputs[k] + start * job.itemsize
+        for k in range(job.n_outputs):
+            outs[k] = job.outputs[k] + start * job.itemsize
+        run_piece(job, ins, outs, piece)
+        start += piece
+        count -= piece
+
+
 cdef void run_span(const Job* job, Py_ssize_t start, Py_ssize_t count) noexcept nogil:
     # elements [start, start + count), one loop call per row piece
     cdef const char* ins[3]
     cdef char* outs[2]
     cdef Py_ssize_t r, c, piece
     cdef int k
+    if job.prefetch_end:
+        run_span_prefetched(job, start, count)
+        return
     while count > 0:
         r = start // job.inner
         c = start - r * job.inner
@@ -292,8 +351,10 @@ cdef void run_job(const Job* job, Py_ssize_t n) noexcept nogil:
         run_span(job, s * span, min(span, n - s * span))
 
 
-cdef inline void run_job_released(const Job* job, Py_ssize_t n) noexcept:
+cdef inline void run_job_released(Job* job, Py_ssize_t n) noexcept:
     """run_job, without the GIL from GIL_RELEASE_MIN elements on."""
+    job.prefetch_end = (n if job.arity == 1 and job.span == SPAN_MATH and job.inner >= n
+                        and n * job.itemsize >= PREFETCH_MIN_BYTES else 0)
     if n >= GIL_RELEASE_MIN:
         with nogil:
             run_job(job, n)

@@ -10,6 +10,9 @@
   threads; the row-wise ones as 200 rows of 1024) gives the same bits with 1
   and 2 threads (also into a preallocated out, and with 3 threads for an
   uneven split).
+* Prefetched calls: one-input math calls over 4 MiB (run in pieces that
+  prefetch ahead, ext/_driver.pxi) give the bits of small calls on their
+  pieces, at 1, 2 and 3 threads.
 * Position independence: the same values at different offsets and lengths
   (x[k:k+n] of a bigger array, unaligned starts included, and a buffer whose
   data is not even aligned to its itemsize) give the same bits element for
@@ -219,6 +222,29 @@ def test_three_threads_uneven_spans(name):
         reference = getattr(fa, name)(x)
     with fa.num_threads(3):
         assert_same_bits(getattr(fa, name)(x), reference, "3 threads vs 1")
+
+
+# One-input math calls over at least 4 MiB run in 1024-element pieces and
+# prefetch ahead (ext/_driver.pxi, PREFETCH_MIN_BYTES): just over that, with
+# a length that is not a multiple of the piece.
+PREFETCHED = 4 * 2 ** 20 + 3 * 1024 + 13 * 8
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name", ["gelu", "tanh_derivative", "elu"])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_prefetched_calls_match_small_calls(name, dtype, threads):
+    """A call large enough to prefetch gives the bits of small calls on its
+    pieces (which do not prefetch), whatever the thread count."""
+    n = PREFETCHED // np.dtype(dtype).itemsize
+    x = (np.random.default_rng(9).standard_normal(n) * 6).astype(dtype)
+    x[::997] = np.array([np.nan, -np.inf, np.inf, -0.0, 1e-40, -30.0, 3e38])[
+        np.arange(len(x[::997])) % 7].astype(dtype)
+    function = getattr(fa, name)
+    with fa.num_threads(1):
+        pieces = np.concatenate([function(x[i:i + 100_003]) for i in range(0, n, 100_003)])
+    with fa.num_threads(threads):
+        assert_same_bits(function(x), pieces, f"{threads} thread(s), prefetched vs pieces")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
