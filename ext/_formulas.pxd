@@ -10,6 +10,8 @@
 # * Everything is computed in double.  The float32 loops convert, call these
 #   and round once to float32, so a result that is within ~2 ULP in double is
 #   correctly rounded or within 1 float32 ULP; float32 accuracy comes for free.
+#   (Exceptions, native float with the same bits or within SPEC: relu and the
+#   prelu/rrelu slopes, and sigmoid/tanh, see the float32 flavours.)
 # * Stable forms.  Exponentials are only ever taken of -|z| (never overflow,
 #   and 1 + e never cancels); the second sigmoid of a derivative is computed
 #   directly (sigma(-x) = e/(1+e)), never as 1 - sigma(x); tanh' is 4e/(1+e)^2,
