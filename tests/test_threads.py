@@ -12,7 +12,9 @@
   uneven split).
 * Prefetched calls: one-input math calls over 4 MiB (run in pieces that
   prefetch ahead, ext/_driver.pxi) give the bits of small calls on their
-  pieces, at 1, 2 and 3 threads.
+  pieces, at 1, 2 and 3 threads; calls whose output starts off a 64-byte
+  boundary (run with the head as a piece of its own) give the bits of the
+  aligned call, for unary, binary, gated and glu jobs.
 * Position independence: the same values at different offsets and lengths
   (x[k:k+n] of a bigger array, unaligned starts included, and a buffer whose
   data is not even aligned to its itemsize) give the same bits element for
@@ -245,6 +247,40 @@ def test_prefetched_calls_match_small_calls(name, dtype, threads):
         pieces = np.concatenate([function(x[i:i + 100_003]) for i in range(0, n, 100_003)])
     with fa.num_threads(threads):
         assert_same_bits(function(x), pieces, f"{threads} thread(s), prefetched vs pieces")
+
+
+def _at_offset(values, offset):
+    """A copy of values starting `offset` elements past a 64-byte boundary."""
+    buf = np.empty(values.size + 64, values.dtype)
+    start = (-buf.ctypes.data % 64) // values.itemsize + offset
+    view = buf[start:start + values.size]
+    view[...] = values
+    return view
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+@pytest.mark.parametrize("name, arity", [("relu", 1), ("gelu_backward", 2),
+                                         ("swiglu_derivative", 2), ("glu", 1)])
+@pytest.mark.parametrize("x_offset, out_offset", [(0, 0), (1, 0), (0, 3), (5, 5), (7, 2)])
+def test_unaligned_output_head_changes_no_bit(name, arity, dtype, x_offset, out_offset):
+    """A piece whose output starts off a 64-byte boundary runs its head as a
+    piece of its own (ext/_driver.pxi, ALIGN_MIN): the bits are those of the
+    call with every array on a boundary (no head anywhere), whatever the
+    inputs' and the output's offsets. (glu: 3 rows of 6000, halves of 3000.)"""
+    function = getattr(fa, name)
+    rng = np.random.default_rng(x_offset * 10 + out_offset)
+    shape = (3, 6000) if name == "glu" else (6000,)
+    args = [(rng.standard_normal(shape) * 6).astype(dtype) for _ in range(arity)]
+
+    def call(offset_in, offset_out):
+        result = as_tuple(function(*args))
+        moved = [_at_offset(a.ravel(), offset_in).reshape(a.shape) for a in args]
+        outs = [_at_offset(np.zeros(r.size, dtype), offset_out).reshape(r.shape) for r in result]
+        function(*moved, out=tuple(outs) if len(outs) == 2 else outs[0])
+        return outs
+
+    for got, want in zip(call(x_offset, out_offset), call(0, 0)):
+        assert_same_bits(got, want, f"x offset {x_offset}, out offset {out_offset}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
