@@ -56,15 +56,15 @@ cdef enum:
     # where it did not pay, measured: the backward and gated loops (their
     # block loops' flag pass already reads ahead; 10-15 % slower with it),
     # the memory-bound kernels (0.61 -> 0.67) and prefetching the outputs.
+    PREFETCH_MIN_BYTES = 4194304
+    PREFETCH_PIECE = 1024
+    PREFETCH_AHEAD = 2
     # A piece of at least this many elements whose (first) output does not
     # start on a 64-byte boundary runs its head, up to the boundary, as a
     # piece of its own: NumPy's large arrays start 16 bytes past one, so every
     # 64-byte vector store of the loops straddled two cache lines (float32
-    # relu over 16 Mi elements: 10.2 ms, 8.9 ms aligned).
+    # relu over 16 Mi elements: 10.2 ms, 8.4 ms with this).
     ALIGN_MIN = 1024
-    PREFETCH_MIN_BYTES = 4194304
-    PREFETCH_PIECE = 1024
-    PREFETCH_AHEAD = 2
     # Smaller calls keep the GIL: releasing and retaking it (a mutex and a
     # condition variable) cost ~100 ns, a third of a 16-element call, and no
     # other Python thread gets far in the microsecond such a call takes.
