@@ -299,10 +299,9 @@ cdef inline Py_ssize_t aligned_head(const Job* job, const char* out,
                                     Py_ssize_t count) noexcept nogil:
     # elements before out reaches a 64-byte boundary: 0 when it is on one,
     # when the piece is short, or when out is not aligned to its itemsize
-    cdef Py_ssize_t past = <Py_ssize_t> (<size_t> out % 64)
-    if past == 0 or count < ALIGN_MIN or past % job.itemsize:
+    if count < ALIGN_MIN or <size_t> out % job.itemsize:
         return 0
-    return (64 - past) // job.itemsize
+    return elements_to_cache_line(out, job.itemsize)
 
 
 cdef void run_span_prefetched(const Job* job, Py_ssize_t start,

@@ -11,6 +11,13 @@ cdef enum:
     DTYPE_F32 = 0
     DTYPE_F64 = 1
 
+
+cdef inline Py_ssize_t elements_to_cache_line(const void* p, Py_ssize_t itemsize) noexcept nogil:
+    # Elements of itemsize from p to the next 64-byte boundary (0 on one).
+    # The driver's pieces and the float32 softmax's last pass start their
+    # stores there: a 64-byte vector store across two cache lines is slow.
+    return <Py_ssize_t> ((64 - <size_t> p % 64) % 64) // itemsize
+
 ctypedef void (*unary_loop)(const char* x, char* y, Py_ssize_t n,
                             const double* params) noexcept nogil
 ctypedef void (*binary_loop)(const char* a, const char* b, char* y, Py_ssize_t n,

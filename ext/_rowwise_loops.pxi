@@ -100,11 +100,6 @@ cdef struct _rw_shift:
 
 # ---- scalar helpers (inlined; vectorize inside the loops) -------------------
 
-cdef inline Py_ssize_t _rw_to_boundary(const void* p, Py_ssize_t itemsize) noexcept nogil:
-    # elements from p to the next 64-byte boundary (0 on one)
-    return <Py_ssize_t> ((64 - <size_t> p % 64) % 64) // itemsize
-
-
 cdef inline double _rw_exp_f(double t) noexcept nogil:
     """exp(t) for t <= 0 (or NaN), relative error ~2e-10: enough for float32
     results. 0 below -150 (exp(-150) is far below float32's smallest
@@ -233,14 +228,15 @@ cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
     # straddles two cache lines (1.92 -> 1.77 ns per element at 16 Mi).
     cdef double s[_RW_LANES]
     cdef float scratch[_RW_SCRATCH32 + 16]
-    cdef float* ex = (&scratch[0] + _rw_to_boundary(&scratch[0], 4) if n <= _RW_SCRATCH32
-                      else y)
-    cdef Py_ssize_t head = min(_rw_to_boundary(y, 4), n)
+    cdef float* ex = y
+    cdef Py_ssize_t head = min(elements_to_cache_line(y, 4), n)
     cdef double m = p.max
     cdef double it = p.inv_temperature
     cdef double e, total, inv
     cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
     cdef int j
+    if n <= _RW_SCRATCH32:
+        ex = &scratch[0] + elements_to_cache_line(&scratch[0], 4)
     for j in range(_RW_LANES):
         s[j] = 0.0
     for b in range(0, nb, 16):
