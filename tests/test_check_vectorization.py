@@ -1,7 +1,8 @@
-"""tools/check_vectorization.py's rule for the row-wise loops that are scalar by
+"""tools/check_vectorization.py's rules for the row-wise loops that are scalar by
 design: a function passes while it has at most its listed count of scalar
 loops, and one more (a lane loop that stopped vectorizing) fails it; any other
-function fails with a single scalar loop. (Compiling the kernels to check gcc's
+function fails with a single scalar loop; and a block loop's lane loop must
+be reported vectorized, by every copy of its function. (Compiling the kernels to check gcc's
 reports themselves takes minutes: run the tool.)"""
 import runpy
 from pathlib import Path
@@ -30,3 +31,21 @@ def test_one_more_scalar_loop_fails_the_function():
 def test_other_functions_are_never_by_design():
     assert scalar_by_design(["sigmoid_forward_f32", "gelu_erf_gated_backward_f64"]) == set()
     assert all(count > 0 and reason for count, reason in ALLOWED.values())
+
+
+def test_every_block_loop_of_the_row_loops_has_its_lane_loop_found():
+    lanes = TOOL["lane_loops"](TOOL["ROOT"] / "ext" / "_rowwise_loops.pxi")
+    assert {"_rw_scan", "_rw_softmax_f32", "_rw_dot"} <= set(lanes)
+    assert all(len(lines) == 1 for lines in lanes.values())
+
+
+def test_a_lane_loop_not_reported_vectorized_fails_its_copy():
+    # a fully unrolled lane loop leaves no report at its line (the float copy
+    # here); a copy whose lane loop vectorized passes (the double copy)
+    lanes = {"_rw_scan": {"_rowwise_loops.pxi:183"}}
+    rows = [("_rw_scan[float]", "_rowwise_loops.pxi:182", "NOT vectorized"),
+            ("_rw_scan[double]", "_rowwise_loops.pxi:182", "NOT vectorized"),
+            ("_rw_scan[double]", "_rowwise_loops.pxi:183", "vectorized"),
+            ("sigmoid_forward_f32", "_kernels_avx512.pyx:10", "vectorized")]
+    assert TOOL["unrolled_lane_loops"](rows, lanes) == [("_rw_scan[float]",
+                                                          "_rowwise_loops.pxi:183")]
