@@ -71,7 +71,8 @@ from libc.stdint cimport uint64_t
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
                      vm_log1p_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_sigmoid,
-                     vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, fa_vm_bits,
+                     vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid,
+                     vmf_hardsigmoid_backward, fa_vm_bits,
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
@@ -1190,15 +1191,26 @@ cdef inline double softplus_derivative32(double x, double beta, double threshold
     cdef double z = beta * x
     return 1.0 if z > threshold else _sig32(z)
 
-# float32 hardsigmoid/hardswish: * (1/6) instead of / 6 (a division costs
-# more than the memory traffic); in double that leaves the result a few
-# double ULPs off before its rounding to float32 (~2^-28 float32 ULP).
+# float32 hardsigmoid natively in float (vmf_hardsigmoid: x + 3 as an
+# exact float pair, / 6 with its remainder): the bits of the double formula
+# rounded to float32, without the float <-> double conversions.  Its
+# backward is g / 6 in float (hardsigmoid_backward32; g * fl(1/6) would
+# round twice).
+# float32 hardswish: * (1/6) instead of / 6 (a division costs more than the
+# memory traffic); in double that leaves the result a few double ULPs off
+# before its rounding to float32 (~2^-28 float32 ULP).
 
-cdef inline double hardsigmoid_forward32(double x) noexcept nogil:
-    return _clamp_hi(_clamp_lo(x + 3.0, 0.0), 6.0) * (1.0 / 6.0)
+cdef inline float hardsigmoid_forward32(float x) noexcept nogil:
+    return vmf_hardsigmoid(x)
 
-cdef inline double hardsigmoid_derivative32(double x) noexcept nogil:
-    return hardsigmoid_derivative(x)
+cdef inline float hardsigmoid_derivative32(float x) noexcept nogil:
+    cdef float sixth = 1.0 / 6.0
+    cdef float zero = 0.0
+    cdef float three = 3.0
+    return (sixth if -three < x < three else zero) if x == x else x
+
+cdef inline float hardsigmoid_backward32(float g, float x) noexcept nogil:
+    return vmf_hardsigmoid_backward(g, x)
 
 cdef inline double hardswish_forward32(double x) noexcept nogil:
     cdef double mid = x * (x + 3.0) * (1.0 / 6.0)

@@ -251,6 +251,35 @@ cdef extern from *:
         return 4.0f * fa_vmf_dsig_e(fa_vmf_exp2_s(-2.0f * fabsf(x), 0.0f));
     }
 
+    /* min(max(x + 3, 0), 6) / 6 natively in float, correctly rounded:
+       x + 3 = sh + sl exactly (Fast2Sum, |x| < 3 where it is used);
+       q = sh / 6 (IEEE: rounded once, ties to even) and its exact
+       remainder sh - 6q (an fma) plus sl give R = (x + 3) - 6q; the result
+       is q + R * fl(1/6), each step rounded.  Where (x + 3) / 6 is a tie,
+       R = +-3 ulp(q) and R * fl(1/6) rounds to exactly half an ulp, so the
+       tie goes to even as in the double formula; checked bit for bit
+       against the double formula rounded to float32 over all float32
+       inputs.  Without fma (baseline) the double formula itself.  NaN:
+       neither compare holds, and the arithmetic carries it. */
+    FA_VMF_INLINE float fa_vmf_hardsigmoid(float x) {
+    #ifdef __FMA__
+        float sh = 3.0f + x;
+        float sl = x - (sh - 3.0f);
+        float q = sh / 6.0f;
+        float r = __builtin_fmaf(-q, 6.0f, sh) + sl;
+        float mid = q + r * 0x1.555556p-3f;
+    #else
+        float mid = (float) (((double) x + 3.0) * (1.0 / 6.0));
+    #endif
+        return x <= -3.0f ? 0.0f : (x >= 3.0f ? 1.0f : mid);
+    }
+    /* g * hardsigmoid'(x): g / 6 (IEEE: rounded once, the double formula's
+       bits: g/6 is never a tie) for |x| < 3, else g * 0, or NaN for a NaN x. */
+    FA_VMF_INLINE float fa_vmf_hardsigmoid_backward(float g, float x) {
+        float outside = g * (x == x ? 0.0f : x);
+        return fabsf(x) < 3.0f ? g / 6.0f : outside;
+    }
+
     static const double FA_VM32_LN2 = 0x1.62e42fefa39efp-1;
     /* x (clamped to [-708, 709]) = k ln2 + r, |r| <= ln2/2, and s = 2^k. */
     typedef struct { double r; double s; } fa_vm_red_t;
@@ -319,6 +348,8 @@ cdef extern from *:
     float vmf_dsig_e "fa_vmf_dsig_e"(float e) nogil
     float vmf_tanh "fa_vmf_tanh"(float x) nogil
     float vmf_tanh_deriv "fa_vmf_tanh_deriv"(float x) nogil
+    float vmf_hardsigmoid "fa_vmf_hardsigmoid"(float x) nogil
+    float vmf_hardsigmoid_backward "fa_vmf_hardsigmoid_backward"(float g, float x) nogil
     double vm_exp_f32g "fa_vm_exp_f32g"(double x) nogil
     double vm_expm1_f32g "fa_vm_expm1_f32g"(double x) nogil
     double vm_log1p01_f32g "fa_vm_log1p01_f32g"(double e) nogil

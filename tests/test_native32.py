@@ -1,4 +1,4 @@
-"""float32 relu and prelu/rrelu slopes, computed natively in float.
+"""float32 relu, prelu/rrelu slopes and hardsigmoid, computed natively in float.
 
 Their float32 loops compute in float (ext/_formulas.pxd: relu_forward32,
 relu_derivative32, slope_forward32, slope_derivative32), not in double and
@@ -9,6 +9,12 @@ SIMD level, on a grid of special values (NaN, +-inf, +-0, subnormals, the
 extremes, values whose product overflows or underflows in float32): the
 float32 result is the float64 kernel's result rounded to float32, bit for bit
 (signed zeros included; a NaN need only be a NaN, see test_simd_levels).
+
+hardsigmoid's result is not exact in float32: its float loops divide x + 3
+(an exact float pair) by 6 with the remainder (vmf_hardsigmoid) and g by 6,
+each rounded once, and give the float64 kernel's bits rounded as well; an
+exhaustive sweep of all float32 inputs found no difference, and the grid here
+adds the values where (x + 3)/6 is a tie or within a few ULP of one.
 """
 import itertools
 
@@ -108,3 +114,30 @@ def _slope_formula64(name, args, slopes):
         s = 0.0 if np.isnan(slope) else float(slope)
         out[i] = kernel(*one, negative_slope=s)[0]
     return out
+
+
+def _hardsigmoid_grid():
+    """SPECIAL, values near +-3 and 0, and x where (x + 3)/6 is a float32 tie
+    or one float32 ULP of x away.  The ties: x = 3k 2^-24 for odd k, x < 1
+    ((x + 3)/6 = 1/2 + k 2^-25, halfway between two floats of [1/2, 1))."""
+    ties = [3 * k * 2.0 ** -24 for k in (1, 3, 5, 7, 12345, 1398101, 2796203, 5592405)]
+    assert all(float(F32(t)) == t and (t + 3) / 6 != float(F32((t + 3) / 6)) for t in ties)
+    near = [np.nextafter(F32(v), F32(d), dtype=F32)
+            for v in ties + [3.0, -3.0, 0.0, 1e-7, -1e-7] for d in (-np.inf, np.inf)]
+    rng = np.random.default_rng(11)
+    return np.concatenate([np.array(SPECIAL + ties + near, dtype=F32),
+                           rng.uniform(-3, 3, 5000).astype(F32),
+                           (rng.standard_normal(1000) * 1e-6).astype(F32)])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_hardsigmoid_float32_is_float64_rounded(level):
+    x = _hardsigmoid_grid()
+    g = np.concatenate([np.array(SPECIAL, dtype=F32), np.roll(x, 7)[len(SPECIAL):]])
+    with simd_level(level), np.errstate(all="ignore"):
+        for name, args in (("hardsigmoid", (x,)), ("hardsigmoid_derivative", (x,)),
+                           ("hardsigmoid_backward", (g, x)),
+                           ("hardsigmoid_backward", (x, np.zeros_like(x)))):
+            got = getattr(fa, name)(*args)
+            expected = getattr(fa, name)(*(a.astype(np.float64) for a in args))
+            _assert_rounded_double(got, expected, f"{name} at {level}")
