@@ -256,8 +256,9 @@ cdef extern from *:
        q = sh / 6 (IEEE: rounded once, ties to even) and its exact
        remainder sh - 6q (an fma) plus sl give R = (x + 3) - 6q; the result
        is q + R * fl(1/6), each step rounded.  Where (x + 3) / 6 is a tie,
-       R = +-3 ulp(q) and R * fl(1/6) rounds to exactly half an ulp, so the
-       tie goes to even as in the double formula; checked bit for bit
+       R / 6 is half the float spacing there, a power of two, and R * fl(1/6) =
+       R / 6 (1 + 2^-25) rounds to it exactly, so q + R * fl(1/6) is the tie
+       itself and goes to even as in the double formula; checked bit for bit
        against the double formula rounded to float32 over all float32
        inputs.  Without fma (baseline) the double formula itself.  NaN:
        neither compare holds, and the arithmetic carries it. */

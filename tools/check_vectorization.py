@@ -24,8 +24,9 @@ added to its own lane; and the fixed-order combination of the lanes (the same bi
 row length). They are listed as such, by count per function: one more loop
 not vectorized in such a function (a lane loop that stopped vectorizing) is
 a failure like any other, and so is a lane loop that gcc does not report
-vectorized at all (unrolled completely before the vectorizer saw it). Exit status: 0 if every other hot loop vectorized
-at every level checked, 1 if one did not, 2 on a build problem (e.g. no gcc).
+vectorized at all (unrolled completely before the vectorizer saw it). Exit
+status: 0 if every other hot loop vectorized at every level checked, 1 if
+one did not, 2 on a build problem (e.g. no gcc).
 """
 import argparse
 import collections
