@@ -274,12 +274,6 @@ cdef extern from *:
     #endif
         return x <= -3.0f ? 0.0f : (x >= 3.0f ? 1.0f : mid);
     }
-    /* g * hardsigmoid'(x): g / 6 (IEEE: rounded once, the double formula's
-       bits: g/6 is never a tie) for |x| < 3, else g * 0, or NaN for a NaN x. */
-    FA_VMF_INLINE float fa_vmf_hardsigmoid_backward(float g, float x) {
-        float outside = g * (x == x ? 0.0f : x);
-        return fabsf(x) < 3.0f ? g / 6.0f : outside;
-    }
 
     static const double FA_VM32_LN2 = 0x1.62e42fefa39efp-1;
     /* x (clamped to [-708, 709]) = k ln2 + r, |r| <= ln2/2, and s = 2^k. */
@@ -350,7 +344,6 @@ cdef extern from *:
     float vmf_tanh "fa_vmf_tanh"(float x) nogil
     float vmf_tanh_deriv "fa_vmf_tanh_deriv"(float x) nogil
     float vmf_hardsigmoid "fa_vmf_hardsigmoid"(float x) nogil
-    float vmf_hardsigmoid_backward "fa_vmf_hardsigmoid_backward"(float g, float x) nogil
     double vm_exp_f32g "fa_vm_exp_f32g"(double x) nogil
     double vm_expm1_f32g "fa_vm_expm1_f32g"(double x) nogil
     double vm_log1p01_f32g "fa_vm_log1p01_f32g"(double e) nogil
