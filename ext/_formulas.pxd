@@ -11,7 +11,8 @@
 #   and round once to float32, so a result that is within ~2 ULP in double is
 #   correctly rounded or within 1 float32 ULP; float32 accuracy comes for free.
 #   (Exceptions, native float with the same bits or within SPEC: relu and the
-#   prelu/rrelu slopes, and sigmoid/tanh, see the float32 flavours.)
+#   prelu/rrelu slopes, hardsigmoid, sigmoid/tanh, and elu'/selu', see the
+#   float32 flavours.)
 # * Stable forms.  Exponentials are only ever taken of -|z| (never overflow,
 #   and 1 + e never cancels); the second sigmoid of a derivative is computed
 #   directly (sigma(-x) = e/(1+e)), never as 1 - sigma(x); tanh' is 4e/(1+e)^2,
@@ -70,7 +71,7 @@ from libc.stdint cimport uint64_t
 
 from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
                      vm_log1p_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
-                     vm_log1p01_f32g, vmf_sigmoid,
+                     vm_log1p01_f32g, vmf_c_exp, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid, fa_vm_bits,
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
 
@@ -1058,7 +1059,8 @@ cdef inline fa_tail_t gelu_tanh_ftail(double x) noexcept nogil:
 # ===========================================================================
 # float32 flavours: the float32 loops call NAME_forward32/NAME_derivative32
 # (leaky_relu, exact in double already, has none: SAME32; relu's, further
-# down, are native float).
+# down, are native float, and so are sigmoid's, tanh's, hardsigmoid's and the
+# elu/selu derivatives).
 # Same formulas and special values as above, in double, without the
 # double-double corrections, the subnormal pre-scaling and the polynomials
 # around the derivatives' zeros (double's 29 extra bits cover all of them
@@ -1085,13 +1087,29 @@ cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
     return x if x > 0.0 else alpha * vm_expm1_f32g(x)
 
 cdef inline double elu_derivative32(double x, double alpha) noexcept nogil:
+    # In double: the float32 derivative's flavour for |alpha| > 2^20 (where
+    # the exp of an alpha exp(x) above 2^-150 can be far below float32's
+    # range), and its backward's cheap one.
     return 1.0 if x > 0.0 else alpha * vm_exp_f32g(_clamp_hi(x, 0.0))
+
+cdef inline bint elu_derivative32n_ok(double alpha) noexcept nogil:
+    return fabs(alpha) <= 1048576.0
+
+cdef inline double elu_derivative32n(double x, double alpha) noexcept nogil:
+    # alpha exp(x) natively in float for |alpha| <= 2^20 (vmf_c_exp: alpha
+    # as a float pair, one rounding); the kernel loop checks alpha once.
+    cdef float ah = <float> alpha
+    cdef float al = <float> (alpha - <double> ah)
+    return 1.0 if x > 0.0 else vmf_c_exp(<float> x, ah, al)
 
 cdef inline double selu_forward32(double x) noexcept nogil:
     return FA_SELU_SCALE_HI * x if x > 0.0 else FA_SELU_SA_HI * vm_expm1_f32g(x)
 
 cdef inline double selu_derivative32(double x) noexcept nogil:
-    return FA_SELU_SCALE_HI if x > 0.0 else FA_SELU_SA_HI * vm_exp_f32g(_clamp_hi(x, 0.0))
+    # scale * alpha * exp(x) natively in float (see vmf_c_exp).
+    cdef float sah = <float> FA_SELU_SA_HI
+    cdef float sal = <float> (FA_SELU_SA_HI - <double> sah)
+    return FA_SELU_SCALE_HI if x > 0.0 else vmf_c_exp(<float> x, sah, sal)
 
 cdef inline double gelu_erf_forward32(double x) noexcept nogil:
     # x Phi(x), 2 Phi(x) = T or 2 - T, T = sqrt(2/pi) e^(-x^2/2) R(|x|);
@@ -1329,7 +1347,8 @@ cdef inline int elu_bwd32_bad(double x, double alpha) noexcept nogil:
     return 0 if x >= -700.0 else 1
 
 cdef inline double selu_bwd32(double x) noexcept nogil:
-    return selu_derivative32(x)
+    # (in double: selu_derivative32, native float, stops at float32's range)
+    return FA_SELU_SCALE_HI if x > 0.0 else FA_SELU_SA_HI * vm_exp_f32g(_clamp_hi(x, 0.0))
 
 cdef inline int selu_bwd32_bad(double x) noexcept nogil:
     return 0 if x >= -700.0 else 1

@@ -162,6 +162,8 @@ cdef extern from *:
 #   results rounded once).  Measured max error ~0.8 float ULP.
 #   vmf_exp_s(x, sh): exp(x) * 2^sh (sh integer-valued, 0 <= sh <= 64),
 #   so that a caller can keep a subnormal exp normal and scale last.
+#   vmf_c_exp(x, ch, cl): (ch + cl) exp(x), x <= 0, rounded once (elu' and
+#   selu'); ~1 float ULP, 1.5 at baseline.
 # * vm_exp_f32g: exp in double at float32 grade (~2e-13 relative): plain
 #   Cody-Waite, a degree-8 Taylor polynomial and one 2^k (argument clamped
 #   to [-708, 709]), no double-double pieces.
@@ -202,6 +204,22 @@ cdef extern from *:
     }
     FA_VMF_INLINE float fa_vmf_exp_s(float x, float sh) { return fa_vmf_exp2_s(x, sh).h; }
     FA_VMF_INLINE float fa_vmf_exp(float x) { return fa_vmf_exp2_s(x, 0.0f).h; }
+    /* c exp(x) for x <= 0 (elu' and selu' below zero), c = ch + cl a float
+       pair (cl: ch's rounding error), |c| <= 2^20: exp's hi + lo pair times
+       c, rounded once.  Below x = -80, where c exp(x) can be subnormal, exp
+       is scaled by 2^32 and the product scaled back last, so that a
+       subnormal result is rounded once too (above -80 a subnormal product
+       is the fma's one rounding); below exp2_s's clamp (-120) c exp(x) <
+       2^-152 rounds to 0 (x = -inf included).  The result has c's sign
+       (exp > 0), so zeros get it too, as c * 0 in double (c = -0.0: -0.0).
+       A c below float32's range loses its own bits, but then c exp(x) is
+       below 2^-126 too and within 1 ULP. */
+    FA_VMF_INLINE float fa_vmf_c_exp(float x, float ch, float cl) {
+        int deep = x < -80.0f;
+        fa_vmf2_t e = fa_vmf_exp2_s(x, deep ? 32.0f : 0.0f);
+        float p = fa_mlaf(ch, e.h, fa_mlaf(ch, e.l, cl * e.h)) * (deep ? 0x1p-32f : 1.0f);
+        return copysignf(p, ch);
+    }
 
     /* sigma(x) natively in float.  e = exp(-|x|) = eh + el, d = 1 + eh
        rounded, c = (1 + e) - d (Fast2Sum plus el); the quotient num/d is
@@ -338,6 +356,7 @@ cdef extern from *:
     """
     float vmf_exp "fa_vmf_exp"(float x) nogil
     float vmf_exp_s "fa_vmf_exp_s"(float x, float sh) nogil
+    float vmf_c_exp "fa_vmf_c_exp"(float x, float ch, float cl) nogil
     float vmf_sigmoid "fa_vmf_sigmoid"(float x) nogil
     float vmf_sigmoid_deriv "fa_vmf_sigmoid_deriv"(float x) nogil
     float vmf_dsig_e "fa_vmf_dsig_e"(float e) nogil
