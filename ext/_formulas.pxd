@@ -69,7 +69,7 @@
 from libc.math cimport fabs, fabsf, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
-from _vmath cimport (vm_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
+from _vmath cimport (vm_exp, vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
                      vm_log1p_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_c_exp, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid, fa_vm_bits,
@@ -451,11 +451,6 @@ cdef inline double leaky_relu_derivative(double x, double negative_slope) noexce
 
 # elu
 
-cdef inline double _alpha_exp(double alpha, double x) noexcept nogil:
-    # alpha*exp(x) for x <= 0, rounded once even when subnormal.
-    cdef double a = _clamp_hi(x, 0.0)
-    return alpha * _exp_dd_scaled(a, 0.0) * _tail_scale(a)
-
 cdef inline double _const_times_dd(double c_hi, double c_lo, dd_t v) noexcept nogil:
     # (c_hi + c_lo) * (v.hi + v.lo), rounded about once; plain product where
     # v.hi is 0 or not finite (keeps -0.0, no inf - inf).
@@ -473,8 +468,9 @@ cdef inline double elu_forward(double x, double alpha) noexcept nogil:
     return x if x > 0.0 else neg
 
 cdef inline double elu_derivative(double x, double alpha) noexcept nogil:
-    # x <= 0 branch at 0 gives alpha, as torch.
-    return 1.0 if x > 0.0 else _alpha_exp(alpha, x)
+    # x <= 0 branch at 0 gives alpha, as torch.  alpha exp(x) (vm_c_exp: a
+    # plain exp, ~1 ULP, any finite alpha).
+    return 1.0 if x > 0.0 else vm_c_exp(alpha, 0.0, x)
 
 
 # selu
@@ -485,10 +481,8 @@ cdef inline double selu_forward(double x) noexcept nogil:
     return pos if x > 0.0 else neg
 
 cdef inline double selu_derivative(double x) noexcept nogil:
-    cdef double a = _clamp_hi(x, 0.0)
-    cdef double neg = dd_mul_const(FA_SELU_SA_HI, FA_SELU_SA_LO,
-                                   _exp_dd_scaled(a, 0.0)) * _tail_scale(a)
-    return FA_SELU_SCALE_HI if x > 0.0 else neg
+    # scale * alpha * exp(x) for x <= 0 (vm_c_exp: a plain exp, ~1 ULP).
+    return FA_SELU_SCALE_HI if x > 0.0 else vm_c_exp(FA_SELU_SA_HI, FA_SELU_SA_LO, x)
 
 
 # gelu (exact): x * Phi(x)

@@ -332,6 +332,22 @@ def test_kernel_subnormal(name, params, dt, kind):
     _run_kernel(name, params, dt, kind, "subnormal")
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.5, -3.0, 0.0, 1e-50, 2.0 ** -280, 1e-100, 1e100,
+                                   2.0 ** 400, 2.0 ** 401, 1e300])
+def test_elu_derivative_float64_alpha_range(alpha):
+    """float64 elu' takes a plain exp (vm_c_exp) for 2^-280 <= |alpha| <= 2^400
+    or alpha = 0, and the double-double one otherwise: both sides of the bounds,
+    down to where alpha e^x underflows (x = -1023 for alpha = 2^400) and through
+    the subnormal results, within 2 ULP (SPEC: 4)."""
+    x = np.array([-1e-300, -1e-10, -0.3, -1.0, -5.5, -20.0, -100.0, -500.0, -700.0, -708.5,
+                  -740.0, -745.0, -746.0, -800.0, -1000.0, -1022.9, -1023.5, -1100.0])
+    got = fa.elu_derivative(x, alpha=alpha)
+    exact = np.array([mpref.elu_derivative(v, alpha=alpha) for v in x], dtype=object)
+    err = ulp.ulp_error(got, exact, F64)
+    worst = int(np.argmax(err))
+    assert err[worst] <= 2.0, f"alpha={alpha}: {err[worst]:.2f} ULP at x={x[worst]}"
+
+
 # ------------------------------------------------------------- the reference
 #
 # fastact.reference computes in float64 and returns float64 arrays whatever
