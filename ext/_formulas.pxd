@@ -1081,10 +1081,11 @@ cdef inline double elu_forward32(double x, double alpha) noexcept nogil:
     return x if x > 0.0 else alpha * vm_expm1_f32g(x)
 
 cdef inline double elu_derivative32(double x, double alpha) noexcept nogil:
-    # In double: the float32 derivative's flavour for |alpha| > 2^20 (where
+    # In double: the float32 derivative's flavour for |alpha| > 2^20, where
     # the exp of an alpha exp(x) above 2^-150 can be far below float32's
-    # range), and its backward's cheap one.
-    return 1.0 if x > 0.0 else alpha * vm_exp_f32g(_clamp_hi(x, 0.0))
+    # range, and below vm_exp_f32g's clamp too (-708: alpha = 1e300 gave
+    # 3.3e-8 at x = -800, not 0): vm_c_exp takes any alpha.
+    return 1.0 if x > 0.0 else vm_c_exp(alpha, 0.0, x)
 
 cdef inline bint elu_derivative32n_ok(double alpha) noexcept nogil:
     return fabs(alpha) <= 1048576.0
@@ -1335,7 +1336,7 @@ cdef inline int tanh_bwd32_bad(double x) noexcept nogil:
     return 0 if <float> fabs(x) <= <float> 350.0 else 1
 
 cdef inline double elu_bwd32(double x, double alpha) noexcept nogil:
-    return elu_derivative32(x, alpha)
+    return 1.0 if x > 0.0 else alpha * vm_exp_f32g(_clamp_hi(x, 0.0))
 
 cdef inline int elu_bwd32_bad(double x, double alpha) noexcept nogil:
     return 0 if x >= -700.0 else 1

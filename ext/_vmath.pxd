@@ -491,7 +491,9 @@ cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     cdef double q = mla(ch, e.hi, ch * e.lo + (c_lo * down) * e.hi)
     cdef double kt = kd + sh
     cdef double k1d = (kt * 0.5 + FA_VM_SHIFT) - FA_VM_SHIFT
-    return (q * _vm_pow2(k1d)) * _vm_pow2(kt - k1d)
+    # exp > 0: the result has c's sign, zeros too (c = -0.0 gives -0.0, as
+    # c * exp(a) does; the sum of the products' signed zeros would not).
+    return copysign((q * _vm_pow2(k1d)) * _vm_pow2(kt - k1d), c_hi)
 
 
 cdef inline dd_t vm_exp_dd(double xh, double xl) noexcept nogil:

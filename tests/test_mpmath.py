@@ -348,6 +348,12 @@ def test_elu_derivative_float64_alpha_range(alpha):
     assert err[worst] <= 2.0, f"alpha={alpha}: {err[worst]:.2f} ULP at x={x[worst]}"
 
 
+def test_elu_derivative_float64_signed_zero_alpha():
+    """alpha = -0.0: alpha * exp(x) is -0.0 (exp > 0), deep tail included."""
+    got = fa.elu_derivative(np.array([-1.0, -800.0, -np.inf]), alpha=-0.0)
+    assert (got == 0).all() and np.signbit(got).all()
+
+
 # ------------------------------------------------------------- the reference
 #
 # fastact.reference computes in float64 and returns float64 arrays whatever

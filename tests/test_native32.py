@@ -152,22 +152,28 @@ def test_hardsigmoid_float32_is_float64_rounded(level):
 
 def _ulps32(got, expected64):
     """|got - expected| in float32 ULPs of the expected value (floored at the
-    smallest subnormal); NaN where both are NaN counts as 0."""
-    spacing = np.maximum(np.spacing(np.abs(expected64.astype(F32))).astype(np.float64), TINY)
-    err = np.abs(got.astype(np.float64) - expected64) / spacing
-    return np.where(np.isnan(got) & np.isnan(expected64), 0.0, err)
+    smallest subnormal); 0 where got is the expected value rounded (an
+    overflow to inf included) or both are NaN."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        rounded = expected64.astype(F32)
+        spacing = np.maximum(np.spacing(np.abs(rounded)).astype(np.float64), TINY)
+        err = np.abs(got.astype(np.float64) - expected64) / spacing
+    same = (got == rounded) | (np.isnan(got) & np.isnan(expected64))   # incl. equal infinities
+    return np.where(same, 0.0, err)
 
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("alpha", [1.0, 0.5, 2.5, -1.3, 1e-30, 3e-39, 1e-45, 0.0, -0.0,
-                                   1e5, 2.0 ** 20, 2.0 ** 20 * 1.0001, 1e30])
+                                   1e5, 2.0 ** 20, 2.0 ** 20 * 1.0001, 1e30, 1e300, 1e308])
 def test_elu_selu_derivative_float32_native(level, alpha):
     """Within 2 ULP, through the deep range where exp is scaled (below -80)
     and its clamp (-120), for alphas on both sides of the native range's
-    bound 2^20; zeros carry alpha's sign (alpha * 0 in float64)."""
+    bound 2^20; zeros carry alpha's sign (alpha * 0 in float64).  Huge alphas
+    reach far below float32's range (1e308 * e^-800 = 3.7e-40)."""
     rng = np.random.default_rng(3)
     x = np.concatenate([np.array(SPECIAL + [-80.0, -80.00001, -87.3, -103.9, -110.0, -120.0,
-                                            -150.0, -1e-7, -1e-30], dtype=F32),
+                                            -150.0, -700.0, -708.5, -750.0, -800.0, -1e-7,
+                                            -1e-30], dtype=F32),
                         rng.uniform(-125, 0, 20000).astype(F32),
                         -np.exp(rng.uniform(-90, 5, 5000)).astype(F32)])
     with simd_level(level), np.errstate(all="ignore"):
