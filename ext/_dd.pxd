@@ -69,6 +69,12 @@ cdef extern from *:
         return a * b + c;
     #endif
     }
+    /* 1 where mla/mlaf fuse (the AVX2 and AVX-512 builds) */
+    #ifdef __FMA__
+    static const int FA_FUSED_MLA = 1;
+    #else
+    static const int FA_FUSED_MLA = 0;
+    #endif
     static const double FA_DD_P_MIN = 0x1p-960;
     static const double FA_DD_P_MAX = 0x1.fffffffffffffp+1023;
     static const double FA_DD_AB_MIN = 0x1p-1021;
@@ -76,6 +82,8 @@ cdef extern from *:
     """
     double fa_dd_prod_err(double a, double b, double p) nogil
     double mla "fa_mla"(double a, double b, double c) nogil
+    float mlaf "fa_mlaf"(float a, float b, float c) nogil
+    const int FUSED_MLA "FA_FUSED_MLA"
     const double FA_DD_P_MIN
     const double FA_DD_P_MAX
     const double FA_DD_AB_MIN

@@ -66,7 +66,7 @@
 # that introduced this file; targets are SPEC section 5 (forward <= 2 ULP,
 # derivative <= 4 ULP, abs <= 4 eps near a zero of the derivative).
 
-from libc.math cimport fabs, fabsf, copysign, frexp, nextafter, INFINITY
+from libc.math cimport fabs, fabsf, copysignf, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
 from _vmath cimport (vm_exp, vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
@@ -76,7 +76,8 @@ from _vmath cimport (vm_exp, vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
 
 from _dd cimport (dd_t, dd_make, dd_two_prod, dd_fast_two_sum, dd_two_sum,
-                  dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d, mla)
+                  dd_mul_d, dd_mul_dd, dd_add_d, dd_mul_const, dd_div_to_d, mla, mlaf,
+                  FUSED_MLA)
 
 
 cdef extern from *:
@@ -1243,8 +1244,7 @@ cdef inline double hardswish_derivative32(double x) noexcept nogil:
 # is a select or one product of two float32 values, which double holds
 # exactly, so the double formulas rounded once to float32 give these same
 # bits; the float loops then skip the float <-> double conversions (relu's
-# float32 backward took twice as long with them).  leaky_relu keeps double:
-# its negative_slope is a double parameter.
+# float32 backward took twice as long with them).
 
 cdef inline float relu_forward32(float x) noexcept nogil:
     cdef float zero = 0.0
@@ -1266,6 +1266,64 @@ cdef inline float slope_derivative32(float x, float slope) noexcept nogil:
     cdef float zero = 0.0
     cdef float one = 1.0
     return (one if x > zero else slope) if x == x else x
+
+# float32 leaky_relu natively in float too, though its negative_slope is a
+# double: v * slope as fma(v, s_hi, v * s_lo) with slope ~ s_hi + s_lo (two
+# floats, 48 bits), rounded once at the FMA levels from within ~2^-46 of the
+# exact product, as the double product (rounded to double, then to float32)
+# is; the two can differ at a near-tie.  (Baseline, without fma, keeps the
+# double loops.)  Results below ~2^-100: v * s_lo underflows and
+# its rounding adds up to 2^-150, half a float32 ULP at 2^-126, so they are
+# within 1 ULP (scaling such v up and the result back cost 70 % of the
+# loop's time).  2^-100 <= |slope| <= 2^100 or slope = 0 (a tinier
+# slope's s_hi is subnormal, a huger one overflows), checked once per call
+# (_ok); other slopes take the double loops.
+
+cdef inline bint _slope_pair_ok(double slope) noexcept nogil:
+    # (Chained selects: see dd_two_prod.)  Baseline, without fma, keeps the
+    # double loops: the pair's two roundings there reach 1.04 ULP.
+    cdef double a = fabs(slope)
+    cdef bint ok = a <= 1.2676506002282294e+30              # 2^100
+    ok = ok if a >= 7.888609052210118e-31 else False        # 2^-100
+    ok = True if a == 0.0 else ok
+    return ok if FUSED_MLA else False
+
+cdef inline float _times_slope_pair(float v, double slope) noexcept nogil:
+    # The plain product where the pair adds nothing or goes wrong: an exact
+    # slope (s_lo = 0), v = +-0 (the sum of two signed zeros loses the
+    # product's sign), and an infinite or NaN v * s_lo (v = +-inf or NaN, or
+    # an overflow so large that the plain product overflows too).
+    cdef float s_hi = <float> slope
+    cdef float s_lo = <float> (slope - <double> s_hi)
+    cdef float zero = 0.0
+    cdef float plain = v * s_hi
+    cdef float lo = v * s_lo
+    cdef float p = mlaf(v, s_hi, lo)
+    p = plain if lo - lo != zero else p
+    p = plain if v == zero else p
+    # a result that rounds to zero keeps the product's sign (fma's exact sum
+    # does; copysign makes it plain)
+    return plain if s_lo == zero else copysignf(p, plain)
+
+cdef inline bint leaky_relu_forward32n_ok(double negative_slope) noexcept nogil:
+    return _slope_pair_ok(negative_slope)
+
+cdef inline float leaky_relu_forward32n(float x, double negative_slope) noexcept nogil:
+    # as leaky_relu_forward: slope 0 at x = -inf gives -0.0, not -inf*0
+    cdef float zero = 0.0
+    cdef float negative_zero = -0.0
+    cdef float n = (_times_slope_pair(x, negative_slope) if negative_slope != 0.0
+                    else (negative_zero if x == x else x))
+    return x if x > zero else n
+
+cdef inline bint leaky_relu_backward32n_ok(double negative_slope) noexcept nogil:
+    return _slope_pair_ok(negative_slope)
+
+cdef inline float leaky_relu_backward32n(float g, float x, double negative_slope) noexcept nogil:
+    # g * leaky_relu'(x): g, or g * slope (an infinite g times slope 0: NaN,
+    # as in double), NaN for a NaN x.
+    cdef float zero = 0.0
+    return (g if x > zero else _times_slope_pair(g, negative_slope)) if x == x else x
 
 
 # ===========================================================================

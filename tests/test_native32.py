@@ -1,4 +1,4 @@
-"""float32 relu, prelu/rrelu slopes, hardsigmoid, elu' and selu', natively in float.
+"""float32 relu, leaky_relu, prelu/rrelu slopes, hardsigmoid, elu', selu', natively in float.
 
 Their float32 loops compute in float (ext/_formulas.pxd: relu_forward32,
 relu_derivative32, slope_forward32, slope_derivative32), not in double and
@@ -16,6 +16,12 @@ pair, rounded once (vmf_c_exp), within 1.06 / 0.96 ULP over all float32
 inputs at AVX-512 and 1.5 at baseline (no fma); here within 2 ULP of the
 float64 kernel on a grid of inputs and alphas, signed zeros as in float64.
 elu' with |alpha| > 2^20 keeps the double flavour.
+
+leaky_relu's negative_slope is a double: its float loops multiply by it as
+a pair of floats, fma(v, s_hi, v * s_lo), for 2^-100 <= |slope| <= 2^100
+(other slopes, and baseline, which has no fma: the double loops).  That is
+the float64 result rounded, bit for bit on the grid here, down to results of
+2^-100 (below, v * s_lo underflows: within 1 ULP).
 
 hardsigmoid's result is not exact in float32: its float loops divide x + 3
 (an exact float pair) by 6 with the remainder (vmf_hardsigmoid) and g by 6,
@@ -190,3 +196,30 @@ def test_elu_selu_derivative_float32_native(level, alpha):
         zero = expected == 0
         assert (np.signbit(got[zero]) == np.signbit(expected[zero])).all(), name
         assert (np.isnan(got) == np.isnan(expected)).all(), name
+
+
+LEAKY_SLOPES = [0.01, 0.2, 1 / 3, -0.7, 3.0, 0.0, -0.0, 1e-30, 2.0 ** -100, 2.0 ** -101, 1e-300,
+                2.0 ** 100, 2.0 ** 101, 1e30, 1e300]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("slope", LEAKY_SLOPES)
+def test_leaky_relu_float32_slope_pair(level, slope):
+    """Bits of the float64 kernel rounded wherever that is >= 2^-100, within
+    1 ULP below; NaN, infinities (overflow included) and signed zeros as in
+    float64, on both sides of the pair's slope range."""
+    rng = np.random.default_rng(17)
+    x = np.concatenate([np.array(SPECIAL, dtype=F32),
+                        (rng.standard_normal(20000) * 10).astype(F32),
+                        (rng.standard_normal(20000) * np.exp(rng.uniform(-100, 80, 20000))).astype(F32)])
+    g = np.roll(x, 7)
+    with simd_level(level), np.errstate(all="ignore"):
+        for name, args in (("leaky_relu", (x,)), ("leaky_relu_backward", (g, x))):
+            got = getattr(fa, name)(*args, negative_slope=slope)
+            expected = getattr(fa, name)(*(a.astype(np.float64) for a in args),
+                                         negative_slope=slope)
+            rounded = expected.astype(F32)
+            err = _ulps32(got, expected)
+            assert err.max() <= 1.0, f"{name} slope={slope} at {level}: {err.max():.2f} ULP"
+            exact = ~np.isfinite(rounded) | (rounded == 0) | (np.abs(rounded) >= 2.0 ** -100)
+            _assert_rounded_double(got[exact], expected[exact], f"{name} slope={slope} at {level}")
