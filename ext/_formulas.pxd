@@ -10,9 +10,9 @@
 # * Everything is computed in double.  The float32 loops convert, call these
 #   and round once to float32, so a result that is within ~2 ULP in double is
 #   correctly rounded or within 1 float32 ULP; float32 accuracy comes for free.
-#   (Exceptions, native float with the same bits or within SPEC: relu and the
-#   prelu/rrelu slopes, hardsigmoid, sigmoid/tanh, and elu'/selu', see the
-#   float32 flavours.)
+#   (Exceptions, native float with the same bits or within SPEC: relu,
+#   leaky_relu and the prelu/rrelu slopes, hardsigmoid, sigmoid/tanh, and
+#   elu'/selu', see the float32 flavours.)
 # * Stable forms.  Exponentials are only ever taken of -|z| (never overflow,
 #   and 1 + e never cancels); the second sigmoid of a derivative is computed
 #   directly (sigma(-x) = e/(1+e)), never as 1 - sigma(x); tanh' is 4e/(1+e)^2,
@@ -1053,9 +1053,9 @@ cdef inline fa_tail_t gelu_tanh_ftail(double x) noexcept nogil:
 
 # ===========================================================================
 # float32 flavours: the float32 loops call NAME_forward32/NAME_derivative32
-# (leaky_relu, exact in double already, has none: SAME32; relu's, further
-# down, are native float, and so are sigmoid's, tanh's, hardsigmoid's and the
-# elu/selu derivatives).
+# (leaky_relu has none, SAME32, and native float loops for most slopes,
+# further down; relu's are native float, and so are sigmoid's, tanh's,
+# hardsigmoid's and the elu/selu derivatives).
 # Same formulas and special values as above, in double, without the
 # double-double corrections, the subnormal pre-scaling and the polynomials
 # around the derivatives' zeros (double's 29 extra bits cover all of them
