@@ -18,7 +18,8 @@
 # Interfaces (all `cdef inline ... noexcept nogil`):
 #
 #   double vm_exp(double x)                       exp(x), full range
-#   double vm_c_exp(double ch, double cl, double a) (ch + cl) exp(a), a <= 0, ~1 ULP
+#   double vm_c_exp(double ch, double cl, double a)
+#                                                 (ch + cl) exp(a), a <= 0, ~1 ULP
 #   dd_t   vm_exp_dd(double xh, double xl)         exp(xh + xl) as hi + lo
 #   double vm_expm1(double x)                     expm1(x), full range
 #   dd_t   vm_expm1_dd(double x)                  expm1(x) as hi + lo
@@ -454,7 +455,7 @@ cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     # any finite c_hi, |c_lo| <= ulp(c_hi)/2: elu' and selu', a product with
     # nothing after it that cancels, so a plain double exp does (~3x cheaper
     # than vm_exp's double-double core).  Cody-Waite (k LN2_HI exact for
-    # |k| < 2^20), exp(r) = 1 + r + r^2 P(r) with P the degree-11 Taylor
+    # |k| < 2^21), exp(r) = 1 + r + r^2 P(r) with P the degree-11 Taylor
     # polynomial of (exp(r) - 1 - r)/r^2 (truncation < 2^-57 on
     # |r| <= ln2/2), 1 + m as h + l (l exact), c (h + l) rounded once, then
     # 2^k in two normal steps, so a subnormal result is rounded once more
