@@ -395,6 +395,21 @@ cdef inline double _vm_pow2(double kd) noexcept nogil:
     return fa_vm_from_bits((fa_vm_bits(kd + FA_VM_SHIFT) + <uint64_t> 1023) << 52)
 
 
+cdef inline double _vm_exp_q(double r) noexcept nogil:
+    # Q(r) = (P(r) - P0)/r, P(r) = (exp(r) - 1 - r)/r^2 (FA_VM_EXP_P*),
+    # |r| <= 0.35; callers add P0 = 1/2 their own way.
+    cdef double q = FA_VM_EXP_P10
+    q = mla(q, r, FA_VM_EXP_P9)
+    q = mla(q, r, FA_VM_EXP_P8)
+    q = mla(q, r, FA_VM_EXP_P7)
+    q = mla(q, r, FA_VM_EXP_P6)
+    q = mla(q, r, FA_VM_EXP_P5)
+    q = mla(q, r, FA_VM_EXP_P4)
+    q = mla(q, r, FA_VM_EXP_P3)
+    q = mla(q, r, FA_VM_EXP_P2)
+    return mla(q, r, FA_VM_EXP_P1)
+
+
 cdef inline vm_exp_core_t _vm_exp_core(double xh, double xl) noexcept nogil:
     # Cody-Waite: k = round(xh/ln2), r = (xh - k*LN2_HI) - k*LN2_LO + xl,
     # the first difference exact (Sterbenz; k*LN2_HI exact), r carried as
@@ -405,16 +420,7 @@ cdef inline vm_exp_core_t _vm_exp_core(double xh, double xl) noexcept nogil:
     cdef double rh = xh - kd * FA_VM_LN2_HI
     cdef dd_t r = dd_two_sum(rh, mla(-kd, FA_VM_LN2_LO, xl))
     cdef double x1 = r.hi
-    cdef double q = FA_VM_EXP_P10
-    q = mla(q, x1, FA_VM_EXP_P9)
-    q = mla(q, x1, FA_VM_EXP_P8)
-    q = mla(q, x1, FA_VM_EXP_P7)
-    q = mla(q, x1, FA_VM_EXP_P6)
-    q = mla(q, x1, FA_VM_EXP_P5)
-    q = mla(q, x1, FA_VM_EXP_P4)
-    q = mla(q, x1, FA_VM_EXP_P3)
-    q = mla(q, x1, FA_VM_EXP_P2)
-    q = mla(q, x1, FA_VM_EXP_P1)
+    cdef double q = _vm_exp_q(x1)
     # exp(r) - 1 = r + r^2/2 + r^3 Q(r) + rl*(1 + r) (P0 = 1/2 exactly):
     # r + r^2/2 as a double-double (two_prod is exact, halving too), the
     # rest (< r^3/5) in double, so M = exp(r) - 1 carries ~2^-58 relative.
@@ -455,11 +461,10 @@ cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     # any finite c_hi, |c_lo| <= ulp(c_hi)/2: elu' and selu', a product with
     # nothing after it that cancels, so a plain double exp does (~3x cheaper
     # than vm_exp's double-double core).  Cody-Waite (k LN2_HI exact for
-    # |k| < 2^21), exp(r) = 1 + r + r^2 P(r) with P the degree-11 Taylor
-    # polynomial of (exp(r) - 1 - r)/r^2 (truncation < 2^-57 on
-    # |r| <= ln2/2), 1 + m as h + l (l exact), c (h + l) rounded once, then
-    # 2^k in two normal steps, so a subnormal result is rounded once more
-    # (~1 ULP in all).  c exp(a) is representable for a down to -1455 when c
+    # |k| < 2^21), exp(r) = 1 + r + r^2 P(r) with the core's polynomial
+    # (P0 + r Q(r), in double), 1 + m as h + l (l exact), c (h + l) rounded
+    # once, then 2^k in two normal steps, so a subnormal result is rounded
+    # once more (~1 ULP in all).  c exp(a) is representable for a down to -1455 when c
     # is huge: c is scaled by 2^-600 (|c| > 2^400) or 2^600 (|c| < 2^-280)
     # and the shift folded into k, and a is clamped where c exp(a) < 2^-1075
     # for the c of each case (-1500, -1023, -560), which keeps both steps of
@@ -474,19 +479,7 @@ cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     ac = 0.0 if ac > 0.0 else ac
     cdef double kd = mla(ac, FA_VM_INV_LN2, FA_VM_SHIFT) - FA_VM_SHIFT
     cdef double r = mla(-kd, FA_VM_LN2_LO, ac - kd * FA_VM_LN2_HI)
-    cdef double p = 1.0 / 6227020800.0
-    p = mla(p, r, 1.0 / 479001600.0)
-    p = mla(p, r, 1.0 / 39916800.0)
-    p = mla(p, r, 1.0 / 3628800.0)
-    p = mla(p, r, 1.0 / 362880.0)
-    p = mla(p, r, 1.0 / 40320.0)
-    p = mla(p, r, 1.0 / 5040.0)
-    p = mla(p, r, 1.0 / 720.0)
-    p = mla(p, r, 1.0 / 120.0)
-    p = mla(p, r, 1.0 / 24.0)
-    p = mla(p, r, 1.0 / 6.0)
-    p = mla(p, r, 0.5)
-    cdef double m = mla(r * r, p, r)
+    cdef double m = mla(r * r, mla(_vm_exp_q(r), r, FA_VM_EXP_P0), r)
     cdef dd_t e = dd_fast_two_sum(1.0, m)
     cdef double ch = c_hi * down
     cdef double q = mla(ch, e.hi, ch * e.lo + (c_lo * down) * e.hi)
