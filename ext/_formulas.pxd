@@ -470,8 +470,12 @@ cdef inline double elu_forward(double x, double alpha) noexcept nogil:
 
 cdef inline double elu_derivative(double x, double alpha) noexcept nogil:
     # x <= 0 branch at 0 gives alpha, as torch.  alpha exp(x) (vm_c_exp: a
-    # plain exp, ~1 ULP, any finite alpha).
-    return 1.0 if x > 0.0 else vm_c_exp(alpha, 0.0, x)
+    # plain exp, ~1 ULP, any finite alpha), computed for every x, then
+    # selected, as elu_forward: inside the select's arm, gcc gave the x > 0
+    # lanes vm_c_exp's clamp values, the exp underflowed there, and x > 0
+    # ran 3x slower.
+    cdef double neg = vm_c_exp(alpha, 0.0, x)
+    return 1.0 if x > 0.0 else neg
 
 
 # selu
@@ -482,8 +486,10 @@ cdef inline double selu_forward(double x) noexcept nogil:
     return pos if x > 0.0 else neg
 
 cdef inline double selu_derivative(double x) noexcept nogil:
-    # scale * alpha * exp(x) for x <= 0 (vm_c_exp: a plain exp, ~1 ULP).
-    return FA_SELU_SCALE_HI if x > 0.0 else vm_c_exp(FA_SELU_SA_HI, FA_SELU_SA_LO, x)
+    # scale * alpha * exp(x) for x <= 0 (vm_c_exp: a plain exp, ~1 ULP),
+    # computed for every x, then selected (see elu_derivative).
+    cdef double neg = vm_c_exp(FA_SELU_SA_HI, FA_SELU_SA_LO, x)
+    return FA_SELU_SCALE_HI if x > 0.0 else neg
 
 
 # gelu (exact): x * Phi(x)
@@ -1085,8 +1091,10 @@ cdef inline double elu_derivative32(double x, double alpha) noexcept nogil:
     # In double: the float32 derivative's flavour for |alpha| > 2^20, where
     # the exp of an alpha exp(x) above 2^-150 can be far below float32's
     # range, and below vm_exp_f32g's clamp too (-708: alpha = 1e300 gave
-    # 3.3e-8 at x = -800, not 0): vm_c_exp takes any alpha.
-    return 1.0 if x > 0.0 else vm_c_exp(alpha, 0.0, x)
+    # 3.3e-8 at x = -800, not 0): vm_c_exp takes any alpha (computed for
+    # every x, then selected: see elu_derivative).
+    cdef double neg = vm_c_exp(alpha, 0.0, x)
+    return 1.0 if x > 0.0 else neg
 
 cdef inline bint elu_derivative32n_ok(double alpha) noexcept nogil:
     return fabs(alpha) <= 1048576.0

@@ -332,15 +332,19 @@ def test_kernel_subnormal(name, params, dt, kind):
     _run_kernel(name, params, dt, kind, "subnormal")
 
 
-@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.5, -3.0, 0.0, 1e-50, 2.0 ** -280, 1e-100, 1e100,
-                                   2.0 ** 400, 2.0 ** 401, 1e300])
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.5, -3.0, 0.0, 1e-50, 2.0 ** -280, 2.0 ** -281,
+                                   1e-100, 1e-300, 1e100, 2.0 ** 400, 2.0 ** 401, 1e300,
+                                   -1.7e308])
 def test_elu_derivative_float64_alpha_range(alpha):
-    """float64 elu' takes a plain exp (vm_c_exp) for 2^-280 <= |alpha| <= 2^400
-    or alpha = 0, and the double-double one otherwise: both sides of the bounds,
-    down to where alpha e^x underflows (x = -1023 for alpha = 2^400) and through
-    the subnormal results, within 2 ULP (SPEC: 4)."""
+    """float64 elu' (vm_c_exp) scales alpha by 2^600 below |alpha| = 2^-280 and
+    by 2^-600 above 2^400: both sides of the bounds, down to where alpha e^x
+    underflows (x = -1455 for alpha near DBL_MAX), through the subnormal
+    results and past the clamps of x (-1500) and of the power of two (2^-2000),
+    within 2 ULP (SPEC: 4)."""
     x = np.array([-1e-300, -1e-10, -0.3, -1.0, -5.5, -20.0, -100.0, -500.0, -700.0, -708.5,
-                  -740.0, -745.0, -746.0, -800.0, -1000.0, -1022.9, -1023.5, -1100.0])
+                  -740.0, -745.0, -746.0, -800.0, -1000.0, -1022.9, -1023.5, -1100.0,
+                  -1200.0, -1400.0, -1450.0, -1455.0, -1456.0, -1499.0, -1501.0, -3000.0,
+                  -np.inf])
     got = fa.elu_derivative(x, alpha=alpha)
     exact = np.array([mpref.elu_derivative(v, alpha=alpha) for v in x], dtype=object)
     err = ulp.ulp_error(got, exact, F64)
