@@ -35,7 +35,12 @@
 #
 # * t = (x - max) / T is carried as a double-double hi + lo: TwoSum gives the
 #   exact error of x - max and, when T != 1, dd_two_prod the exact remainder of
-#   the division; exp(hi + lo) is vm_exp_dd (hi + lo relative 2^-57).
+#   the division.  log_softmax takes exp(hi + lo) as vm_exp_dd (hi + lo
+#   relative 2^-57), for a tiny S' below; softmax takes vm_c_exp (1 + lo)
+#   exp(hi), a plain double exp (~0.5 ULP; lo^2/2 < 2^-88 is dropped): each
+#   y_i keeps only exp's rounded value anyway, and S's relative error stays
+#   ~1 eps, so an element ends within ~2 ULP (measured 1.55), 18-25 % faster
+#   than with the double-double exp.
 # * every sum and dot product is compensated per lane (TwoSum into a running
 #   error term, and for products the exact product error too), and the lanes
 #   are combined by TwoSum: relative error ~1 eps whatever n.
@@ -64,7 +69,7 @@
 
 from libc.math cimport INFINITY, NAN
 from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
-from _vmath cimport (vm_exp, vm_exp_dd, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
+from _vmath cimport (vm_exp, vm_exp_dd, vm_c_exp, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
                      FA_VM_INV_LN2, FA_VM_LN2_HI, FA_VM_LN2_LO)
 
 ctypedef fused _rw_real:
@@ -269,25 +274,26 @@ cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
 cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
                                       const _rw_shift* p, double* s, double* c,
                                       bint unit) noexcept nogil:
-    cdef dd_t t, e, u
+    cdef dd_t t, u
+    cdef double e
     cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
     cdef int j
     for b in range(0, nb, 16):
         for j in range(_RW_LANES):
             t = _rw_t64(x[b + j], p, unit)
-            e = vm_exp_dd(t.hi, t.lo)
-            y[b + j] = e.hi
-            u = dd_two_sum(s[j], e.hi)
+            e = vm_c_exp(1.0, t.lo, t.hi)
+            y[b + j] = e
+            u = dd_two_sum(s[j], e)
             s[j] = u.hi
-            c[j] = c[j] + (u.lo + e.lo)
+            c[j] = c[j] + u.lo
     for i in range(nb, n):
         j = <int> (i - nb)
         t = _rw_t64(x[i], p, unit)
-        e = vm_exp_dd(t.hi, t.lo)
-        y[i] = e.hi
-        u = dd_two_sum(s[j], e.hi)
+        e = vm_c_exp(1.0, t.lo, t.hi)
+        y[i] = e
+        u = dd_two_sum(s[j], e)
         s[j] = u.hi
-        c[j] = c[j] + (u.lo + e.lo)
+        c[j] = c[j] + u.lo
 
 
 cdef inline void _rw_softmax_f64(const double* x, double* y, Py_ssize_t n,
