@@ -446,6 +446,11 @@ cdef inline double leaky_relu_forward(double x, double negative_slope) noexcept 
     cdef double n = x * negative_slope if negative_slope != 0.0 else _nan_or(x, -0.0)
     return x if x > 0.0 else n
 
+cdef inline double leaky_relu_forward_nonzero(double x, double negative_slope) noexcept nogil:
+    # leaky_relu_forward for a slope known not to be 0 (the same bits): only
+    # a zero slope needs the -inf * 0 select, which doubled prelu's time.
+    return x if x > 0.0 else x * negative_slope
+
 cdef inline double leaky_relu_derivative(double x, double negative_slope) noexcept nogil:
     return _nan_or(x, 1.0 if x > 0.0 else negative_slope)
 
@@ -1280,6 +1285,11 @@ cdef inline float slope_forward32(float x, float slope) noexcept nogil:
     cdef float negative_zero = -0.0
     cdef float n = x * slope if slope != zero else (negative_zero if x == x else x)
     return x if x > zero else n
+
+cdef inline float slope_forward_nonzero32(float x, float slope) noexcept nogil:
+    # slope_forward32 for a slope known not to be 0 (see leaky_relu_forward_nonzero)
+    cdef float zero = 0.0
+    return x if x > zero else x * slope
 
 cdef inline float slope_derivative32(float x, float slope) noexcept nogil:
     cdef float zero = 0.0

@@ -50,6 +50,9 @@ cdef struct ElementwiseLoops:
 cdef struct SlopeLoops:
     # leaky_relu with one slope per element (prelu, rrelu in training).
     binary_loop forward[2]             # (x, slope) -> y
+    binary_loop forward_nonzero[2]     # the same where no slope is 0 (prelu's
+                                       # weight, checked per call): no select
+                                       # for -inf * 0
     binary_loop derivative[2]          # (x, slope) -> f'(x)
     ternary_loop backward[2]           # (grad_output, x, slope) -> grad_x
 

@@ -62,6 +62,16 @@ cdef struct ChannelJob:
     Py_ssize_t itemsize
     Py_ssize_t n              # elements of x
     Py_ssize_t rows_per_block # inner == 1: rows per call; weight repeats that often
+    bint nonzero              # no slope is 0: the forward's plain loops (the same bits)
+
+
+cdef bint _no_zero_slope(const char* weight, int dtype, Py_ssize_t channels) noexcept nogil:
+    cdef Py_ssize_t c
+    for c in range(channels):
+        if ((<const float*> weight)[c] == 0.0 if dtype == DTYPE_F32
+                else (<const double*> weight)[c] == 0.0):
+            return False
+    return True
 
 
 cdef void run_channel_block(const ChannelJob* job, Py_ssize_t b) noexcept nogil:
@@ -74,7 +84,10 @@ cdef void run_channel_block(const ChannelJob* job, Py_ssize_t b) noexcept nogil:
     cdef Py_ssize_t off = start * job.itemsize
     cdef double slope[1]
     if job.inner == 1:
-        if job.mode == FORWARD:
+        if job.mode == FORWARD and job.nonzero:
+            KERNELS.slope.forward_nonzero[job.dtype](job.x + off, job.weight, job.y + off,
+                                                     length, NULL)
+        elif job.mode == FORWARD:
             KERNELS.slope.forward[job.dtype](job.x + off, job.weight, job.y + off,
                                              length, NULL)
         elif job.mode == DERIVATIVE:
@@ -152,6 +165,7 @@ cdef object _prelu(SlopeMode mode, object grad_output, object x, object weight,
     job.weight = <const char*> cnp.PyArray_DATA(w)
     job.y = <char*> cnp.PyArray_DATA(target)
     job.channels = xa.shape[ax]
+    job.nonzero = _no_zero_slope(job.weight, job.dtype, job.channels)
     job.inner = 1
     for d in range(ax + 1, xa.ndim):
         job.inner *= xa.shape[d]

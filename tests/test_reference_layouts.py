@@ -151,6 +151,32 @@ def test_rowwise_other_axes(name, axis, dtype, layout):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("zero", [None, 0.0, -0.0], ids=["no-zero", "zero", "negative-zero"])
+def test_prelu_forward_with_and_without_a_zero_weight(zero, dtype):
+    # channels-last prelu takes loops without the -inf * 0 select when no
+    # weight is 0 (checked per call): each column, bitwise, as leaky_relu
+    # with that channel's slope, at every level, -inf / NaN / -0.0 included
+    import fastact as fa
+    from levels import LEVELS, simd_level
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((300, 64)).astype(dtype)
+    x[:8, :] = np.array([-np.inf, np.inf, np.nan, -0.0, 0.0, -1e-45, -3e38, 1.0])[:, None]
+    w = rng.uniform(-2.0, 2.0, 64).astype(dtype)
+    if zero is not None:
+        w[[0, 17, 63]] = zero
+    for level in LEVELS:
+        with simd_level(level), np.errstate(all="ignore"):
+            got = fa.prelu(x, w, axis=1)
+            for c in range(64):
+                want = fa.leaky_relu(np.ascontiguousarray(x[:, c]), negative_slope=float(w[c]))
+                np.testing.assert_array_equal(np.ascontiguousarray(got[:, c]).view(np.uint8),
+                                              want.view(np.uint8))
+    if zero is not None:
+        assert got[0, 0] == 0.0 and np.signbit(got[0, 0])     # -inf * 0 -> -0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("shape, axis", [
     ((0, 64), 1), ((0, 0), 1), ((1, 64), 1), ((2, 64), 1), ((5, 2047), 1), ((5, 2048), 1),
     ((4097, 3), 1), ((70001, 64), -1), ((3, 5, 7), 2), ((4, 3, 5), 1),
