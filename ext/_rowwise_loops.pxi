@@ -271,6 +271,14 @@ cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
         y[i] = <float> (<double> ex[i] * inv)
 
 
+cdef inline double _rw_exp_lo(dd_t t) noexcept nogil:
+    # t's low part where exp(t) is not 0 (there |lo| <= ulp(746)/2 = 2^-44,
+    # vm_c_exp's correction), else 0: far below -746 the low part of an
+    # inexact x - max can be huge (x = -1e300, max = 1e284: 1e283), and
+    # 1 + lo would lift exp's 0 to a subnormal.
+    return t.lo if t.hi > -746.0 else 0.0
+
+
 cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
                                       const _rw_shift* p, double* s, double* c,
                                       bint unit) noexcept nogil:
@@ -281,7 +289,7 @@ cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
     for b in range(0, nb, 16):
         for j in range(_RW_LANES):
             t = _rw_t64(x[b + j], p, unit)
-            e = vm_c_exp(1.0, t.lo, t.hi)
+            e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
             y[b + j] = e
             u = dd_two_sum(s[j], e)
             s[j] = u.hi
@@ -289,7 +297,7 @@ cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
     for i in range(nb, n):
         j = <int> (i - nb)
         t = _rw_t64(x[i], p, unit)
-        e = vm_c_exp(1.0, t.lo, t.hi)
+        e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
         y[i] = e
         u = dd_two_sum(s[j], e)
         s[j] = u.hi

@@ -458,9 +458,11 @@ cdef inline double vm_exp(double x) noexcept nogil:
 
 cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     # (c_hi + c_lo) exp(a) for a <= 0 (larger a are taken as 0; NaN -> NaN),
-    # any finite c_hi, |c_lo| <= ulp(c_hi)/2: elu' and selu', a product with
-    # nothing after it that cancels, so a plain double exp does (~3x cheaper
-    # than vm_exp's double-double core).  Cody-Waite (k LN2_HI exact for
+    # any finite c_hi, |c_lo| <= 2^-40 |c_hi| (a correction, folded in to
+    # first order): elu' and selu' (c_lo: the constant's low part), float64
+    # softmax (c = 1 + t's low part, exp(hi + lo) = exp(hi)(1 + lo) within
+    # lo^2/2), products with nothing after them that cancels, so a plain
+    # double exp does (~3x cheaper than vm_exp's double-double core).  Cody-Waite (k LN2_HI exact for
     # |k| < 2^21), exp(r) = 1 + r + r^2 P(r) with the core's polynomial
     # (P0 + r Q(r), in double), 1 + m as h + l (l exact), c (h + l) rounded
     # once, then 2^k in two normal steps, so a subnormal result is rounded

@@ -4,8 +4,9 @@ Row sets (``row_sets``): lengths 1, 2, 3, 1000 and 65536 with values uniform
 in [-s, s] for spreads s = 1e-3, 1, 1e2, 1e4 (so x - max spans from nearly
 nothing to far past exp's range), each at temperatures 1, 0.5 and 3 for the
 shorter rows; ties at the maximum, all-equal rows, rows with -inf entries
-(masked positions: softmax 0, log_softmax -inf exactly) and rows with a +inf
-(SPEC section 4: PyTorch's result, a NaN row).  The values are representable
+(masked positions: softmax 0, log_softmax -inf exactly), rows with a +inf
+(SPEC section 4: PyTorch's result, a NaN row) and rows whose x - max is
+inexact far below exp's range.  The values are representable
 in the dtype under test, so the exact result is that of the very inputs.
 """
 
@@ -45,6 +46,12 @@ def row_sets(dtype, seed=0):
     plus = rng.uniform(-3.0, 3.0, (2, 50)).astype(dt).astype(np.float64)
     plus[:, 7] = np.inf
     sets.append(("+inf entry", plus, 1.0))
+    # x - max inexact far below exp's range (its rounding error alone is
+    # huge there, 1e283 for -1e300 - 1e284): exp is 0, not lifted by it
+    top, low = (1e284, -1e300) if dt == np.float64 else (1e30, -3e38)
+    far = np.array([[top, low, top * 0.3, low * 0.7] * 5]).astype(dt).astype(np.float64)
+    for t in (1.0, 0.5):
+        sets.append((f"far below exp's range T={t:g}", far, t))
     return sets
 
 
