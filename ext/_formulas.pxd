@@ -69,7 +69,7 @@
 from libc.math cimport fabs, fabsf, copysignf, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
-from _vmath cimport (vm_exp, vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
+from _vmath cimport (vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
                      vm_log1p_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_c_exp, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid, fa_vm_bits,
@@ -211,9 +211,6 @@ cdef extern from *:
 
 # ---------------------------------------------------------------------------
 # The elementary functions, one wrapper each (all from _vmath.pxd).
-
-cdef inline double _exp(double x) noexcept nogil:
-    return vm_exp(x)
 
 cdef inline double _expm1(double x) noexcept nogil:
     return vm_expm1(x)
@@ -597,8 +594,10 @@ cdef inline double sigmoid_derivative(double x) noexcept nogil:
 # log_sigmoid
 
 cdef inline double log_sigmoid_forward(double x) noexcept nogil:
-    # NaN: the select gives 0 but log1p(exp(NaN)) carries it.
-    return (x if x < 0.0 else 0.0) - _log1p(_exp(-fabs(x)))
+    # NaN: the select gives 0 but log1p(exp(NaN)) carries it.  exp is the
+    # plain double one (vm_c_exp): log1p damps its error (by e/((1+e) log1p(e))
+    # <= 1) and min(x, 0) - log1p(e) never cancels.
+    return (x if x < 0.0 else 0.0) - _log1p(vm_c_exp(1.0, 0.0, -fabs(x)))
 
 cdef inline double log_sigmoid_derivative(double x) noexcept nogil:
     return _sigmoid(-x)

@@ -69,7 +69,7 @@
 
 from libc.math cimport INFINITY, NAN
 from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
-from _vmath cimport (vm_exp, vm_exp_dd, vm_c_exp, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
+from _vmath cimport (vm_exp_dd, vm_c_exp, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
                      FA_VM_INV_LN2, FA_VM_LN2_HI, FA_VM_LN2_LO)
 
 ctypedef fused _rw_real:

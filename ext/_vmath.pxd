@@ -17,7 +17,6 @@
 #
 # Interfaces (all `cdef inline ... noexcept nogil`):
 #
-#   double vm_exp(double x)                       exp(x), full range
 #   double vm_c_exp(double ch, double cl, double a)
 #                                                 (ch + cl) exp(a), a <= 0, ~1 ULP
 #   dd_t   vm_exp_dd(double xh, double xl)         exp(xh + xl) as hi + lo
@@ -41,8 +40,6 @@
 # function (uniform over the whole domain, dense near 0 and log-uniform
 # tiny arguments, the overflow/underflow thresholds; /tmp/vm_test/acc.py):
 #
-#   vm_exp        0.75 ULP max, in the subnormal range (double rounding:
-#                 hi + lo first, then the scaling); ~0.51 ULP elsewhere
 #   vm_exp_dd     hi + lo relative error 4.0e-18 (2^-57.8)
 #   vm_expm1      0.55 ULP (worst just above |x| = ln2/2, where 2^k - 1
 #                 and exp(r) - 1 partly cancel); dd relative 1.3e-17 (2^-56.1)
@@ -451,18 +448,13 @@ cdef inline double _vm_exp_clamp(double x) noexcept nogil:
     return 710.0 if y > 710.0 else y
 
 
-cdef inline double vm_exp(double x) noexcept nogil:
-    cdef vm_exp_core_t c = _vm_exp_core(_vm_exp_clamp(x), 0.0)
-    return ((c.hi + c.lo) * c.s1) * c.s2
-
-
 cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     # (c_hi + c_lo) exp(a) for a <= 0 (larger a are taken as 0; NaN -> NaN),
     # any finite c_hi, |c_lo| <= 2^-40 |c_hi| (a correction, folded in to
     # first order): elu' and selu' (c_lo: the constant's low part), float64
     # softmax (c = 1 + t's low part, exp(hi + lo) = exp(hi)(1 + lo) within
     # lo^2/2), products with nothing after them that cancels, so a plain
-    # double exp does (~3x cheaper than vm_exp's double-double core).  Cody-Waite (k LN2_HI exact for
+    # double exp does (~3x cheaper than vm_exp_dd's double-double core).  Cody-Waite (k LN2_HI exact for
     # |k| < 2^21), exp(r) = 1 + r + r^2 P(r) with the core's polynomial
     # (P0 + r Q(r), in double), 1 + m as h + l (l exact), c (h + l) rounded
     # once, then 2^k in two normal steps, so a subnormal result is rounded
