@@ -25,7 +25,7 @@
 # * Subnormal tails.  Where a result is "something * exp(a)" and exp(a) is
 #   subnormal (a < -700), exp(a) itself has an absolute error of half the
 #   smallest subnormal, and multiplying it by x (silu(-740) = -740*e^-740)
-#   would multiply that error by |x|.  _exp_dd_scaled returns exp(a)*2^64 in
+#   would multiply that error by |x|.  _exp_dd_scaled2 and _exp_scaled return exp(a)*2^64 in
 #   that range and the formula multiplies by 2^-64 last, so the result is
 #   rounded into the subnormal range exactly once.
 # * Branch-free: every choice is a C ternary select (Cython's `a if c else b`)
@@ -244,7 +244,7 @@ cdef inline double _clamp(double x, double lo, double hi) noexcept nogil:
 # exp(hi + lo), pre-scaled by 2^64 in the subnormal range.
 
 cdef inline double _tail_scale(double a) noexcept nogil:
-    # The factor that undoes _exp_dd_scaled's scaling for argument a.
+    # The factor that undoes _exp_dd_scaled2's (and _exp_scaled's) scaling for argument a.
     return FA_TWO_M64 if a < -700.0 else 1.0
 
 cdef inline dd_t _exp_dd_scaled2(double hi, double lo) noexcept nogil:
@@ -267,10 +267,15 @@ cdef inline dd_t _exp_dd_scaled2(double hi, double lo) noexcept nogil:
     # vm_exp_dd folds the low part in itself: hi + lo is exp to ~2^-57.
     return vm_exp_dd(s, (l + t) + cl)
 
-cdef inline double _exp_dd_scaled(double hi, double lo) noexcept nogil:
-    # The same, rounded to one double.
-    cdef dd_t e = _exp_dd_scaled2(hi, lo)
-    return e.hi + e.lo
+cdef inline double _exp_scaled(double hi, double lo) noexcept nogil:
+    # The same, rounded to one double, for hi <= 0: a plain double exp
+    # (vm_c_exp, lo folded in as 1 + lo; ~0.5 ULP, as the double-double one
+    # rounded was, at ~2/3 of its cost).  Below -746 (exp's 0, or the
+    # scaled range's subnormals) lo is dropped: it may be inf/NaN from a
+    # caller's split of an infinite hi.
+    cdef double c = FA_TWO_P64 if hi < -700.0 else 1.0
+    cdef double l = lo if hi > -746.0 else 0.0
+    return vm_c_exp(c, c * l, hi)
 
 
 # ---------------------------------------------------------------------------
@@ -318,7 +323,10 @@ cdef inline double _sigmoid_1p_dd(double zh, double zl, double m, double ml) noe
     # the derivative's zero); near the zero itself callers use a polynomial.
     cdef bint neg = zh < 0.0
     cdef double a = -fabs(zh)
-    cdef double e_s = _exp_dd_scaled(a, zl if neg else -zl)
+    # (exp as the double-double one rounded: silu' amplifies exp's error,
+    # and the plain one left the FMA levels 5 ULP from baseline in swiglu')
+    cdef dd_t e_dd = _exp_dd_scaled2(a, zl if neg else -zl)
+    cdef double e_s = e_dd.hi + e_dd.lo
     cdef double sc = _tail_scale(a)
     cdef double e = e_s * sc
     cdef double d = 1.0 + e
@@ -355,7 +363,7 @@ cdef inline double _sigmoid(double x) noexcept nogil:
 cdef inline double _gauss_scaled(double x) noexcept nogil:
     # exp(-x^2/2) * (2^64 if x^2/2 > 700 else 1); undo with _gauss_scale(x).
     cdef dd_t sq = dd_two_prod(x, x)
-    return _exp_dd_scaled(-0.5 * sq.hi, -0.5 * sq.lo)
+    return _exp_scaled(-0.5 * sq.hi, -0.5 * sq.lo)
 
 cdef inline double _gauss_scale(double x) noexcept nogil:
     return _tail_scale(-0.5 * (x * x))
@@ -756,7 +764,7 @@ cdef inline double softplus_derivative(double x, double beta, double threshold) 
     cdef dd_t z = dd_two_prod(beta, x)
     cdef bint neg = z.hi < 0.0
     cdef double a = -fabs(z.hi)
-    cdef double e = _exp_dd_scaled(a, z.lo if neg else -z.lo) * _tail_scale(a)
+    cdef double e = _exp_scaled(a, z.lo if neg else -z.lo) * _tail_scale(a)
     cdef double s = (e if neg else 1.0) / (1.0 + e)
     return 1.0 if z.hi > threshold else s
 
