@@ -35,12 +35,13 @@
 #
 # * t = (x - max) / T is carried as a double-double hi + lo: TwoSum gives the
 #   exact error of x - max and, when T != 1, dd_two_prod the exact remainder of
-#   the division.  log_softmax takes exp(hi + lo) as vm_exp_dd (hi + lo
-#   relative 2^-57), for a tiny S' below; softmax takes vm_c_exp (1 + lo)
-#   exp(hi), a plain double exp (~0.5 ULP; lo^2/2 < 2^-88 is dropped): each
-#   y_i keeps only exp's rounded value anyway, and S's relative error stays
-#   ~1 eps, so an element ends within ~2 ULP (measured 1.55), 18-25 % faster
-#   than with the double-double exp.
+#   the division.  exp(hi + lo) is vm_c_exp's (1 + lo) exp(hi), a plain
+#   double exp (~0.5 ULP; lo^2/2 < 2^-88 is dropped), 18-25 % faster than
+#   the double-double one: softmax's y_i keeps only exp's rounded value
+#   anyway, and S's relative error stays ~1 eps, so an element ends within
+#   ~2 ULP (measured 1.55); log_softmax's log(S) gets an absolute error of
+#   ~1 eps * S'/S, next to t <= 0 of the same sign (measured 1 ULP, 0.5
+#   with the double-double exp).
 # * every sum and dot product is compensated per lane (TwoSum into a running
 #   error term, and for products the exact product error too), and the lanes
 #   are combined by TwoSum: relative error ~1 eps whatever n.
@@ -386,30 +387,28 @@ cdef inline void _rw_log_softmax_f32(const float* x, float* y, Py_ssize_t n,
 cdef inline void _rw_log_softmax_f64_sum(const double* x, Py_ssize_t n,
                                          const _rw_shift* p, double* s, double* c,
                                          double* k, bint unit) noexcept nogil:
-    cdef dd_t t, e, u
-    cdef double eh, el
+    cdef dd_t t, u
+    cdef double e
     cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
     cdef int j
     for b in range(0, nb, 16):
         for j in range(_RW_LANES):
             t = _rw_t64(x[b + j], p, unit)
-            e = vm_exp_dd(t.hi, t.lo)
-            eh = 0.0 if t.hi == 0.0 else e.hi
-            el = 0.0 if t.hi == 0.0 else e.lo
+            e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
+            e = 0.0 if t.hi == 0.0 else e
             k[j] = k[j] + (1.0 if t.hi == 0.0 else 0.0)
-            u = dd_two_sum(s[j], eh)
+            u = dd_two_sum(s[j], e)
             s[j] = u.hi
-            c[j] = c[j] + (u.lo + el)
+            c[j] = c[j] + u.lo
     for i in range(nb, n):
         j = <int> (i - nb)
         t = _rw_t64(x[i], p, unit)
-        e = vm_exp_dd(t.hi, t.lo)
-        eh = 0.0 if t.hi == 0.0 else e.hi
-        el = 0.0 if t.hi == 0.0 else e.lo
+        e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
+        e = 0.0 if t.hi == 0.0 else e
         k[j] = k[j] + (1.0 if t.hi == 0.0 else 0.0)
-        u = dd_two_sum(s[j], eh)
+        u = dd_two_sum(s[j], e)
         s[j] = u.hi
-        c[j] = c[j] + (u.lo + el)
+        c[j] = c[j] + u.lo
 
 
 cdef inline void _rw_log_softmax_f64_out(const double* x, double* y, Py_ssize_t n,
