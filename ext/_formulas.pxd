@@ -25,9 +25,9 @@
 # * Subnormal tails.  Where a result is "something * exp(a)" and exp(a) is
 #   subnormal (a < -700), exp(a) itself has an absolute error of half the
 #   smallest subnormal, and multiplying it by x (silu(-740) = -740*e^-740)
-#   would multiply that error by |x|.  _exp_dd_scaled2 and _exp_scaled return exp(a)*2^64 in
-#   that range and the formula multiplies by 2^-64 last, so the result is
-#   rounded into the subnormal range exactly once.
+#   would multiply that error by |x|.  _exp_dd_scaled and _exp_scaled
+#   return exp(a)*2^64 in that range and the formula multiplies by 2^-64
+#   last, so the result is rounded into the subnormal range exactly once.
 # * Branch-free: every choice is a C ternary select (Cython's `a if c else b`)
 #   over values computed on all lanes, so gcc can if-convert and vectorize once
 #   the libm calls are replaced.  Both sides of a select are evaluated, so both
@@ -244,10 +244,11 @@ cdef inline double _clamp(double x, double lo, double hi) noexcept nogil:
 # exp(hi + lo), pre-scaled by 2^64 in the subnormal range.
 
 cdef inline double _tail_scale(double a) noexcept nogil:
-    # The factor that undoes _exp_dd_scaled2's (and _exp_scaled's) scaling for argument a.
+    # The factor that undoes _exp_dd_scaled's and _exp_scaled's scaling for
+    # argument a.
     return FA_TWO_M64 if a < -700.0 else 1.0
 
-cdef inline dd_t _exp_dd_scaled2(double hi, double lo) noexcept nogil:
+cdef inline dd_t _exp_dd_scaled(double hi, double lo) noexcept nogil:
     # exp(hi + lo) * (2^64 if hi < -700 else 1) as an unevaluated sum
     # r.hi + r.lo (relative error ~2^-57, vm_exp_dd), for hi <= ~700 and
     # |lo| <= ulp(hi).  Keeping the correction separate lets a caller fold
@@ -323,7 +324,7 @@ cdef inline double _x_sigmoid_dd(double x, double zh, double zl) noexcept nogil:
     # loops multiply it by value (and g), which may double its error in ULP.
     cdef double a = -fabs(zh)
     cdef bint neg = zh < 0.0
-    return _x_sigmoid_e(x, neg, _exp_dd_scaled2(a, zl if neg else -zl), _tail_scale(a))
+    return _x_sigmoid_e(x, neg, _exp_dd_scaled(a, zl if neg else -zl), _tail_scale(a))
 
 cdef inline double _sigmoid_1p_dd(double zh, double zl, double m, double ml) noexcept nogil:
     # sigma(z) * (1 + m*sigma(-z)): the derivative of x*sigma(z(x)) with
@@ -338,7 +339,7 @@ cdef inline double _sigmoid_1p_dd(double zh, double zl, double m, double ml) noe
     cdef double a = -fabs(zh)
     # (exp as the double-double one rounded: silu' amplifies exp's error,
     # and the plain one left the FMA levels 5 ULP from baseline in swiglu')
-    cdef dd_t e_dd = _exp_dd_scaled2(a, zl if neg else -zl)
+    cdef dd_t e_dd = _exp_dd_scaled(a, zl if neg else -zl)
     cdef double e_s = e_dd.hi + e_dd.lo
     cdef double sc = _tail_scale(a)
     cdef double e = e_s * sc
@@ -410,7 +411,7 @@ cdef inline dd_t _gelu_phi_cdf2(double x) noexcept nogil:
     cdef double a = fabs(x)
     a = 20.0 if a > 20.0 else a
     cdef dd_t sq = dd_two_prod(x, x)
-    cdef dd_t g = _exp_dd_scaled2(-0.5 * sq.hi, -0.5 * sq.lo)
+    cdef dd_t g = _exp_dd_scaled(-0.5 * sq.hi, -0.5 * sq.lo)
     cdef double sc = _gauss_scale(x)
     g = dd_make(g.hi * sc, g.lo * sc)
     cdef dd_t n = dd_mul_d(dd_mul_dd(g, dd_make(FA_SQRT_2_OVER_PI_HI, FA_SQRT_2_OVER_PI_LO)),
@@ -540,7 +541,7 @@ cdef inline double gelu_erf_forward(double x) noexcept nogil:
     # exp(-x^2/2) once for both branches.)
     cdef double xc = _clamp(x, -40.0, 40.0)
     cdef dd_t sq = dd_two_prod(xc, xc)
-    cdef dd_t g = _exp_dd_scaled2(-0.5 * sq.hi, -0.5 * sq.lo)
+    cdef dd_t g = _exp_dd_scaled(-0.5 * sq.hi, -0.5 * sq.lo)
     cdef double m = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO,
                                  _mills_series(xc))
     cdef dd_t gm = dd_two_prod(g.hi, m)
@@ -628,7 +629,7 @@ cdef inline double sigmoid_derivative_dd(double x) noexcept nogil:
     # The same with exp in double-double (~0.5 ULP), for glu's gradient,
     # a product of three.
     cdef double a = -fabs(x)
-    return _e_over_1pe_sq_e(1.0, _exp_dd_scaled2(a, 0.0), _tail_scale(a))
+    return _e_over_1pe_sq_e(1.0, _exp_dd_scaled(a, 0.0), _tail_scale(a))
 
 
 # log_sigmoid
@@ -701,7 +702,7 @@ cdef inline double mish_forward(double x) noexcept nogil:
     # x*q/(1+q) with q = e + e^2/2, e = exp(x), all in double-double and
     # divided once.
     cdef double xc = _clamp_hi(x, 40.0)
-    cdef dd_t e_s = _exp_dd_scaled2(xc, 0.0)
+    cdef dd_t e_s = _exp_dd_scaled(xc, 0.0)
     cdef double sc = _tail_scale(xc)
     cdef dd_t h = dd_two_prod(0.5 * (e_s.hi * sc), e_s.hi)   # e^2/2, scaled
     cdef dd_t q_s = dd_two_sum(e_s.hi, h.hi)
@@ -740,7 +741,7 @@ cdef inline double _mish_deriv_neg(dd_t e_s, double sc, double x) noexcept nogil
 cdef inline double mish_derivative(double x) noexcept nogil:
     # tanh(sp) + x * sech^2(sp) * sigmoid(x)
     cdef double xc = _clamp(x, -800.0, 40.0)
-    cdef dd_t e_dd = _exp_dd_scaled2(xc, 0.0)
+    cdef dd_t e_dd = _exp_dd_scaled(xc, 0.0)
     cdef double e_s = e_dd.hi + e_dd.lo
     cdef double sc = _tail_scale(xc)
     cdef double e = e_s * sc
@@ -771,7 +772,7 @@ cdef inline double softplus_forward(double x, double beta, double threshold) noe
     cdef dd_t z = dd_two_prod(beta, x)
     cdef bint neg = z.hi < 0.0
     cdef double a = -fabs(z.hi)
-    cdef dd_t e_s = _exp_dd_scaled2(a, z.lo if neg else -z.lo)
+    cdef dd_t e_s = _exp_dd_scaled(a, z.lo if neg else -z.lo)
     cdef double sc = _tail_scale(a)
     cdef double eh = e_s.hi * sc
     # log1p(eh + el) = log1p(eh) + el/(1+eh): exp's correction folded in once,
@@ -840,7 +841,7 @@ cdef inline double hardswish_derivative(double x) noexcept nogil:
 # with g = m_g 2^e_g etc. (m in [1, 2)): the power of two goes into exp's
 # argument, exactly in double-double, and only exp's result and one product
 # are rounded (into the subnormal range once, by the 2^64 pre-scaling of
-# _exp_dd_scaled2).  v is the gated backward's value (1 for the plain one).
+# _exp_dd_scaled).  v is the gated backward's value (1 for the plain one).
 # NAME_tail_c(x, params) < NAME_tail_t(params) selects the tail: where it is
 # false f'(x) >= ~e^-700 is a normal double and g * f'(x) is accurate as it
 # is.  NAME_tail_t is loop-invariant (computed once per call).  Callers use
@@ -885,7 +886,7 @@ cdef inline double _tail_backward(double g, double v, fa_tail_t t) noexcept nogi
     # b + k ln2 in double-double (k * LN2_HI is exact: LN2_HI has 32 bits).
     cdef dd_t s = dd_two_sum(t.bh, k * FA_VM_LN2_HI)
     cdef dd_t a = dd_fast_two_sum(s.hi, s.lo + (t.bl + k * FA_VM_LN2_LO))
-    cdef dd_t es = _exp_dd_scaled2(a.hi, a.lo)
+    cdef dd_t es = _exp_dd_scaled(a.hi, a.lo)
     cdef double sc = _tail_scale(a.hi)
     cdef dd_t pr = dd_two_prod(m.hi, es.hi)
     cdef double r = pr.hi + (pr.lo + (m.hi * es.lo + m.lo * es.hi))

@@ -35,9 +35,9 @@
 #
 # * t = (x - max) / T is carried as a double-double hi + lo: TwoSum gives the
 #   exact error of x - max and, when T != 1, dd_two_prod the exact remainder of
-#   the division.  exp(hi + lo) is vm_c_exp's (1 + lo) exp(hi), a plain
-#   double exp (~0.5 ULP; lo^2/2 < 2^-88 is dropped), 18-25 % faster than
-#   the double-double one: softmax's y_i keeps only exp's rounded value
+#   the division.  exp(hi + lo) is _rw_exp64: vm_c_exp's (1 + lo) exp(hi),
+#   a plain double exp (~0.5 ULP; lo^2/2 < 2^-88 is dropped), 18-25 %
+#   faster than the double-double one: softmax's y_i keeps only exp's rounded value
 #   anyway, and S's relative error stays ~1 eps, so an element ends within
 #   ~2 ULP (measured 1.55); log_softmax's log(S) gets an absolute error of
 #   ~1 eps * S'/S, next to t <= 0 of the same sign (measured 1 ULP, 0.5
@@ -272,12 +272,13 @@ cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
         y[i] = <float> (<double> ex[i] * inv)
 
 
-cdef inline double _rw_exp_lo(dd_t t) noexcept nogil:
-    # t's low part where exp(t) is not 0 (there |lo| <= ulp(746)/2 = 2^-44,
-    # vm_c_exp's correction), else 0: far below -746 the low part of an
-    # inexact x - max can be huge (x = -1e300, max = 1e284: 1e283), and
-    # 1 + lo would lift exp's 0 to a subnormal.
-    return t.lo if t.hi > -746.0 else 0.0
+cdef inline double _rw_exp64(dd_t t) noexcept nogil:
+    # exp(t.hi + t.lo) as vm_c_exp's (1 + lo) exp(hi), the low part dropped
+    # where exp(t) is 0 (elsewhere |lo| <= ulp(746)/2 = 2^-44, vm_c_exp's
+    # correction): far below -746 the low part of an inexact x - max can be
+    # huge (x = -1e300, max = 1e284: 1e283), and 1 + lo would lift exp's 0
+    # to a subnormal.
+    return vm_c_exp(1.0, t.lo if t.hi > -746.0 else 0.0, t.hi)
 
 
 cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
@@ -290,7 +291,7 @@ cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
     for b in range(0, nb, 16):
         for j in range(_RW_LANES):
             t = _rw_t64(x[b + j], p, unit)
-            e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
+            e = _rw_exp64(t)
             y[b + j] = e
             u = dd_two_sum(s[j], e)
             s[j] = u.hi
@@ -298,7 +299,7 @@ cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,
     for i in range(nb, n):
         j = <int> (i - nb)
         t = _rw_t64(x[i], p, unit)
-        e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
+        e = _rw_exp64(t)
         y[i] = e
         u = dd_two_sum(s[j], e)
         s[j] = u.hi
@@ -394,7 +395,7 @@ cdef inline void _rw_log_softmax_f64_sum(const double* x, Py_ssize_t n,
     for b in range(0, nb, 16):
         for j in range(_RW_LANES):
             t = _rw_t64(x[b + j], p, unit)
-            e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
+            e = _rw_exp64(t)
             e = 0.0 if t.hi == 0.0 else e
             k[j] = k[j] + (1.0 if t.hi == 0.0 else 0.0)
             u = dd_two_sum(s[j], e)
@@ -403,7 +404,7 @@ cdef inline void _rw_log_softmax_f64_sum(const double* x, Py_ssize_t n,
     for i in range(nb, n):
         j = <int> (i - nb)
         t = _rw_t64(x[i], p, unit)
-        e = vm_c_exp(1.0, _rw_exp_lo(t), t.hi)
+        e = _rw_exp64(t)
         e = 0.0 if t.hi == 0.0 else e
         k[j] = k[j] + (1.0 if t.hi == 0.0 else 0.0)
         u = dd_two_sum(s[j], e)

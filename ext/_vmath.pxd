@@ -34,7 +34,7 @@
 # folds lo into its own arithmetic gets one final rounding instead of two.
 # In the subnormal range of exp's result, lo is meaningless (it underflows):
 # callers that need a correctly rounded subnormal product (fastact's
-# formulas) pre-scale the argument (see _exp_dd_scaled2 in _formulas.pxd).
+# formulas) pre-scale the argument (see _exp_dd_scaled in _formulas.pxd).
 #
 # Measured accuracy against mpmath (40 digits) on ~60 000-90 000 points per
 # function (uniform over the whole domain, dense near 0 and log-uniform
@@ -451,10 +451,12 @@ cdef inline double _vm_exp_clamp(double x) noexcept nogil:
 cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     # (c_hi + c_lo) exp(a) for a <= 0 (larger a are taken as 0; NaN -> NaN),
     # any finite c_hi, |c_lo| <= 2^-40 |c_hi| (a correction, folded in to
-    # first order): elu' and selu' (c_lo: the constant's low part), float64
-    # softmax (c = 1 + t's low part, exp(hi + lo) = exp(hi)(1 + lo) within
-    # lo^2/2), products with nothing after them that cancels, so a plain
-    # double exp does (~3x cheaper than vm_exp_dd's double-double core).  Cody-Waite (k LN2_HI exact for
+    # first order): c_lo is a constant's low part (elu', selu') or c times
+    # the argument's low part, exp(hi + lo) = exp(hi)(1 + lo) within lo^2/2
+    # (_formulas' _exp_scaled, softmax's _rw_exp64).  For callers whose
+    # result passes exp's error on undamped at most, with nothing after it
+    # that cancels, so a plain double exp does (~3x cheaper than
+    # vm_exp_dd's double-double core).  Cody-Waite (k LN2_HI exact for
     # |k| < 2^21), exp(r) = 1 + r + r^2 P(r) with the core's polynomial
     # (P0 + r Q(r), in double), 1 + m as h + l (l exact), c (h + l) rounded
     # once, then 2^k in two normal steps, so a subnormal result is rounded
