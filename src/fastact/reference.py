@@ -160,6 +160,14 @@ def _rows(x, axis):
     return x, _axis(axis, x.ndim)
 
 
+def _row_sum(a, axis):
+    """np.sum along axis (keepdims), pairwise: NumPy sums a contiguous last axis
+    pairwise (error ~log2(n) eps) but any other axis one term after another
+    (~n eps; 228 ULP for softmax over a column of 1639)."""
+    moved = np.ascontiguousarray(np.moveaxis(a, axis, -1))
+    return np.moveaxis(np.sum(moved, axis=-1, keepdims=True), -1, axis)
+
+
 def _same_shape(name, array, other_name, other):
     if array.shape != other.shape:
         raise ValueError(
@@ -762,7 +770,7 @@ def softmax(x, axis=-1, *, temperature=1.0, masked_rows="nan"):
     masked_rows = _choice("masked_rows", masked_rows, ("nan", "zero"))
     row_max = np.max(x, axis=ax, keepdims=True, initial=-np.inf)
     e = np.exp((x - row_max) / t)
-    y = e / np.sum(e, axis=ax, keepdims=True)
+    y = e / _row_sum(e, ax)
     y = np.where(np.isfinite(row_max), y, np.nan)
     if masked_rows == "zero":
         fully_masked = np.all(x == -np.inf, axis=ax, keepdims=True)
@@ -790,7 +798,7 @@ def log_softmax(x, axis=-1, *, temperature=1.0):
     e = np.exp(z)
     first_max = np.argmax(x, axis=ax, keepdims=True)
     np.put_along_axis(e, first_max, 0.0, axis=ax)  # leave that element's 1 out
-    rest = np.sum(e, axis=ax, keepdims=True)
+    rest = _row_sum(e, ax)
     y = z - np.log1p(rest)
     return np.where(np.isfinite(row_max), y, np.nan).reshape(shape)
 
@@ -804,7 +812,7 @@ def softmax_backward(grad_output, y, axis=-1, *, temperature=1.0):
     shape = y.shape
     (y, ax), (g, _) = _rows(y, axis), _rows(g, axis)
     t = _temperature(temperature)
-    return (y * (g - np.sum(g * y, axis=ax, keepdims=True)) / t).reshape(shape)
+    return (y * (g - _row_sum(g * y, ax)) / t).reshape(shape)
 
 
 @_float64_result
@@ -816,7 +824,7 @@ def log_softmax_backward(grad_output, y, axis=-1, *, temperature=1.0):
     shape = y.shape
     (y, ax), (g, _) = _rows(y, axis), _rows(g, axis)
     t = _temperature(temperature)
-    return ((g - np.exp(y) * np.sum(g, axis=ax, keepdims=True)) / t).reshape(shape)
+    return ((g - np.exp(y) * _row_sum(g, ax)) / t).reshape(shape)
 
 
 @_float64_result
