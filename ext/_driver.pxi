@@ -157,20 +157,39 @@ cdef inline bint same_shape(cnp.ndarray a, cnp.ndarray b) noexcept:
     return True
 
 
-cdef cnp.ndarray check_out(object out, cnp.ndarray like, int typenum, str name="out"):
-    """Raise unless out is a writable ndarray of like's shape and of typenum."""
+cdef inline cnp.ndarray _out_array(object out, int typenum, str name):
+    """out as an ndarray of typenum, else TypeError."""
     if not cnp.PyArray_Check(out):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
     cdef cnp.ndarray o = <cnp.ndarray> out
     if not (cnp.PyArray_TYPE(o) == typenum and cnp.PyArray_ISNOTSWAPPED(o)):
         raise TypeError(f"{name} must have dtype {_dtype_name(typenum)} (the result's "
                         f"dtype); got dtype {o.dtype}")
-    if not same_shape(o, like):
-        raise ValueError(f"{name} must have shape {(<object> like).shape} (the result's "
-                         f"shape); got shape {(<object> o).shape}")
+    return o
+
+
+cdef inline cnp.ndarray _writable(cnp.ndarray o, str name):
     if not cnp.PyArray_ISWRITEABLE(o):
         raise ValueError(f"{name} is read-only")
     return o
+
+
+cdef cnp.ndarray check_out(object out, cnp.ndarray like, int typenum, str name="out"):
+    """Raise unless out is a writable ndarray of like's shape and of typenum."""
+    cdef cnp.ndarray o = _out_array(out, typenum, name)
+    if not same_shape(o, like):
+        raise ValueError(f"{name} must have shape {(<object> like).shape} (the result's "
+                         f"shape); got shape {(<object> o).shape}")
+    return _writable(o, name)
+
+
+cdef cnp.ndarray check_out_shape(object out, tuple shape, int typenum):
+    """check_out for a result whose shape is no argument's (a Jacobian's)."""
+    cdef cnp.ndarray o = _out_array(out, typenum, "out")
+    if (<object> o).shape != shape:
+        raise ValueError(f"out must have shape {shape} (the result's shape); got shape "
+                         f"{(<object> o).shape}")
+    return _writable(o, "out")
 
 
 cdef void _extent(cnp.ndarray a, char** low, char** high) noexcept:

@@ -36,6 +36,9 @@ ctypedef void (*row_loop)(const char* x, char* y, Py_ssize_t n, double temperatu
                           bint zero_masked_rows) noexcept nogil
 ctypedef void (*row_backward_loop)(const char* grad, const char* y, char* grad_x,
                                    Py_ssize_t n, double temperature) noexcept nogil
+# The Jacobian of one row from the forward's output y: n elements in, n x n out.
+ctypedef void (*row_jacobian_loop)(const char* y, char* jacobian, Py_ssize_t n,
+                                   double temperature) noexcept nogil
 
 
 cdef struct ElementwiseLoops:
@@ -62,6 +65,8 @@ cdef struct RowLoops:
     row_loop log_softmax[2]
     row_backward_loop softmax_backward[2]
     row_backward_loop log_softmax_backward[2]
+    row_jacobian_loop softmax_jacobian[2]
+    row_jacobian_loop log_softmax_jacobian[2]
 
 
 cdef struct KernelTable:

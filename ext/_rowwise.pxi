@@ -1,15 +1,14 @@
 # Row-wise functions: softmax and log_softmax along an axis, their backward
-# (from the forward's output) and the softmax Jacobian. The axis is moved last
-# and the rows laid out contiguously; threads split the rows, never a row.
-
-from libc.math cimport exp, expm1
-from libc.string cimport memcpy
+# and their Jacobians (from the forward's output). The axis is moved last and
+# the rows laid out contiguously; threads split the rows, never a row.
 
 cdef enum RowFunction:
     SOFTMAX
     LOG_SOFTMAX
     SOFTMAX_BACKWARD
     LOG_SOFTMAX_BACKWARD
+    SOFTMAX_JACOBIAN
+    LOG_SOFTMAX_JACOBIAN
 
 
 cdef struct RowJob:
@@ -20,13 +19,21 @@ cdef struct RowJob:
     char* y
     Py_ssize_t n              # row length
     Py_ssize_t row_bytes
+    Py_ssize_t out_row_bytes  # row_bytes, or n times it for a Jacobian
     double temperature
     bint zero_masked_rows
 
 
 cdef void run_row(const RowJob* job, Py_ssize_t r) noexcept nogil:
     cdef Py_ssize_t off = r * job.row_bytes
-    if job.function == SOFTMAX:
+    if job.function == SOFTMAX_JACOBIAN:
+        KERNELS.rows.softmax_jacobian[job.dtype](job.a + off, job.y + r * job.out_row_bytes,
+                                                 job.n, job.temperature)
+    elif job.function == LOG_SOFTMAX_JACOBIAN:
+        KERNELS.rows.log_softmax_jacobian[job.dtype](job.a + off,
+                                                     job.y + r * job.out_row_bytes,
+                                                     job.n, job.temperature)
+    elif job.function == SOFTMAX:
         KERNELS.rows.softmax[job.dtype](job.a + off, job.y + off, job.n,
                                         job.temperature, job.zero_masked_rows)
     elif job.function == LOG_SOFTMAX:
@@ -43,7 +50,9 @@ cdef void run_row(const RowJob* job, Py_ssize_t r) noexcept nogil:
 cdef void run_rows(const RowJob* job, Py_ssize_t rows) noexcept nogil:
     cdef Py_ssize_t r
     cdef int threads = thread_count()
-    if threads < 2 or rows < 2 or rows * job.n < ROWS_PARALLEL_MIN:
+    # elements written: rows * n, or rows * n * n for a Jacobian
+    cdef Py_ssize_t written = rows * (job.out_row_bytes // job.row_bytes) * job.n
+    if threads < 2 or rows < 2 or written < ROWS_PARALLEL_MIN:
         for r in range(rows):
             run_row(job, r)
         return
@@ -105,6 +114,7 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
     job.y = <char*> cnp.PyArray_DATA(target)
     job.n = n
     job.row_bytes = n * cnp.PyArray_ITEMSIZE(a)
+    job.out_row_bytes = job.row_bytes
     job.temperature = temperature
     job.zero_masked_rows = zero_masked_rows
     cdef Py_ssize_t rows = cnp.PyArray_SIZE(a) // n
@@ -165,67 +175,8 @@ def log_softmax_backward(grad_output, y, axis=-1, *, temperature=1.0, out=None):
                     out)
 
 
-cdef void _jacobian_rows(const char* y, char* out, Py_ssize_t rows, Py_ssize_t n,
-                        double temperature, bint log_softmax, bint single,
-                        double* work) noexcept nogil:
-    """Write each row's n x n Jacobian, computed in double and rounded once.
-
-    softmax: y_i (1 - y_i) / T on the diagonal, -y_i (y_j / T) off it, with
-    y(1 - y) rather than y - y*y, exact where y is close to 1. log_softmax:
-    -expm1(y_i) / T on the diagonal, -exp(y_j) / T off it, exact near y = 0.
-    Per row, the n divisions by T (and log_softmax's n exp, in its rounded
-    off-diagonal line) are done once and the n lines of the matrix built from
-    them. y and out have the result's type; work: 4 n doubles.
-    """
-    cdef Py_ssize_t r, i, j
-    cdef Py_ssize_t size = sizeof(float) if single else sizeof(double)
-    cdef double* row = work
-    cdef double* scaled = work + n
-    cdef double* diagonal = work + 2 * n
-    cdef char* line = <char*> (work + 3 * n)
-    cdef double yi
-    cdef float* out32
-    cdef double* out64
-    for r in range(rows):
-        if single:
-            for j in range(n):
-                row[j] = (<const float*> y)[r * n + j]
-        else:
-            memcpy(row, y + r * n * size, n * size)
-        if log_softmax:
-            for j in range(n):
-                scaled[j] = -exp(row[j]) / temperature
-            for j in range(n):
-                diagonal[j] = -expm1(row[j]) / temperature
-            if single:
-                for j in range(n):
-                    (<float*> line)[j] = <float> scaled[j]
-            else:
-                memcpy(line, scaled, n * size)
-        else:
-            for j in range(n):
-                scaled[j] = row[j] / temperature
-                diagonal[j] = row[j] * (1 - row[j]) / temperature
-        for i in range(n):
-            yi = row[i]
-            out32 = <float*> out + (r * n + i) * n
-            out64 = <double*> out + (r * n + i) * n
-            if log_softmax:
-                memcpy(<char*> out + (r * n + i) * n * size, line, n * size)
-            elif single:
-                for j in range(n):
-                    out32[j] = <float> -(yi * scaled[j])
-            else:
-                for j in range(n):
-                    out64[j] = -(yi * scaled[j])
-            if single:
-                out32[i] = <float> diagonal[i]
-            else:
-                out64[i] = diagonal[i]
-
-
 cdef object _jacobian(object y, object axis, object temperature_argument,
-                      bint log_softmax):
+                      bint log_softmax, object out):
     cdef double temperature = check_temperature(temperature_argument)
     cdef cnp.ndarray ya = as_float_array(y, "y")
     cdef int ax = normalize_axis(axis, max(ya.ndim, 1))
@@ -241,35 +192,61 @@ cdef object _jacobian(object y, object axis, object temperature_argument,
     for d in range(nd):
         dims[d] = rows.shape[d]
     dims[nd] = n
-    cdef cnp.ndarray result = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
-    cdef cnp.npy_intp work_size = 4 * n
-    cdef cnp.ndarray work = cnp.PyArray_EMPTY(1, &work_size, cnp.NPY_DOUBLE, 0)
-    cdef Py_ssize_t count = cnp.PyArray_SIZE(rows) // n if n else 0
-    with nogil:
-        _jacobian_rows(<const char*> cnp.PyArray_DATA(rows),
-                       <char*> cnp.PyArray_DATA(result), count, n, temperature,
-                       log_softmax, typenum == cnp.NPY_FLOAT,
-                       <double*> cnp.PyArray_DATA(work))
+    cdef cnp.ndarray result
+    if out is None:
+        result = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
+    else:
+        result = check_out_shape(out, tuple(dims[d] for d in range(nd + 1)), typenum)
+    # The loop writes C-ordered n x n blocks: into out itself when it is
+    # such a buffer and shares no memory with y (not even an alias of y's
+    # start, which the other row functions may write in place), else into a
+    # temporary.
+    if n == 0 or cnp.PyArray_SIZE(rows) == 0:
+        return result
+    cdef cnp.ndarray target = result
+    if not _usable_buffer(result) or overlaps(result, rows):
+        target = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
+    cdef RowJob job
+    job.function = LOG_SOFTMAX_JACOBIAN if log_softmax else SOFTMAX_JACOBIAN
+    job.dtype = _dtype_index(typenum)
+    job.a = <const char*> cnp.PyArray_DATA(rows)
+    job.b = job.a
+    job.y = <char*> cnp.PyArray_DATA(target)
+    job.n = n
+    job.row_bytes = n * cnp.PyArray_ITEMSIZE(rows)
+    job.out_row_bytes = n * job.row_bytes
+    job.temperature = temperature
+    job.zero_masked_rows = False
+    cdef Py_ssize_t count = cnp.PyArray_SIZE(rows) // n
+    if count * n * n >= GIL_RELEASE_MIN:
+        with nogil:
+            run_rows(&job, count)
+    else:
+        run_rows(&job, count)
+    if target is not result:
+        cnp.PyArray_CopyInto(result, target)
     return result
 
 
-def softmax_jacobian(y, axis=-1, *, temperature=1.0):
+def softmax_jacobian(y, axis=-1, *, temperature=1.0, out=None):
     """The Jacobian of softmax from its OUTPUT y: (diag(y) - y y^T) / temperature.
 
     The result has shape (..., n, n): y's dimensions other than axis, in order,
-    then the row length twice.
+    then the row length twice; out, if given, must have that shape and y's
+    dtype.
     """
     if not cnp.PyArray_Check(y) and _lazy(y):
-        return _dask("jacobian", softmax_jacobian, (y,), dict(axis=axis, temperature=temperature))
-    return _jacobian(y, axis, temperature, False)
+        return _dask("jacobian", softmax_jacobian, (y,),
+                     dict(axis=axis, temperature=temperature, out=out))
+    return _jacobian(y, axis, temperature, False, out)
 
 
-def log_softmax_jacobian(y, axis=-1, *, temperature=1.0):
+def log_softmax_jacobian(y, axis=-1, *, temperature=1.0, out=None):
     """The Jacobian of log_softmax from its OUTPUT y: (I - 1 exp(y)^T) / temperature.
 
-    Shape (..., n, n) as for softmax_jacobian.
+    Shape (..., n, n) and out as for softmax_jacobian.
     """
     if not cnp.PyArray_Check(y) and _lazy(y):
         return _dask("jacobian", log_softmax_jacobian, (y,),
-                     dict(axis=axis, temperature=temperature))
-    return _jacobian(y, axis, temperature, True)
+                     dict(axis=axis, temperature=temperature, out=out))
+    return _jacobian(y, axis, temperature, True, out)

@@ -1,9 +1,11 @@
-# Row-wise loops: softmax, log_softmax and their backward passes, ONE row each.
+# Row-wise loops: softmax, log_softmax, their backward passes and their
+# Jacobians, ONE row each.
 #
 # Included by _kernels.pyx.tp (after ``from _kernel_table cimport *``). The
 # driver loops over rows and threads; a row is never split, so every result is
-# the same whatever the thread count. The eight public functions at the bottom
-# have the row_loop / row_backward_loop signatures of _kernel_table.pxd; each
+# the same whatever the thread count. The twelve public functions at the bottom
+# have the row_loop / row_backward_loop / row_jacobian_loop signatures of
+# _kernel_table.pxd; each
 # casts its untyped pointers and calls ONE algorithm, written once for both
 # dtypes through the fused type ``_rw_real`` (with compile-time branches
 # ``if _rw_real is float`` where float32 takes a cheaper path).
@@ -70,8 +72,9 @@
 
 from libc.math cimport INFINITY, NAN
 from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
-from _vmath cimport (vm_exp_dd, vm_c_exp, vm_log1p_dd, _vm_pow2, FA_VM_SHIFT,
-                     FA_VM_INV_LN2, FA_VM_LN2_HI, FA_VM_LN2_LO)
+from _vmath cimport (vm_exp_dd, vm_expm1, vm_c_exp, vm_log1p_dd, vm_exp_f32g,
+                     vm_expm1_f32g, _vm_pow2, FA_VM_SHIFT, FA_VM_INV_LN2, FA_VM_LN2_HI,
+                     FA_VM_LN2_LO)
 
 ctypedef fused _rw_real:
     float
@@ -99,6 +102,8 @@ cdef enum:
     # Mi elements, and 2 threads gained nothing). float64 rows measured
     # slower with such a buffer, so they keep exp in the output.
     _RW_SCRATCH32 = 4096
+    # columns per block of the Jacobians (two stack arrays of this many)
+    _RW_JAC_BLOCK = 256
 
 
 cdef struct _rw_shift:
@@ -597,7 +602,66 @@ cdef inline void _rw_log_softmax_backward(const _rw_real* g, const _rw_real* y,
         _rw_log_softmax_backward_out(g, y, gx, n, total, temperature, False)
 
 
-# ---- the eight row loops of the KernelTable --------------------------------
+# ---- Jacobians --------------------------------------------------------------
+# One row's n x n Jacobian from the forward's output y, each element computed
+# in double and rounded once.  The columns go in blocks of _RW_JAC_BLOCK: a
+# block's per-column values (y_j / T, or exp) are computed once, on the
+# stack, and every line of the block copies or scales them.
+
+cdef inline void _rw_softmax_jacobian(const _rw_real* y, _rw_real* jac, Py_ssize_t n,
+                                      double temperature) noexcept nogil:
+    # -y_i (y_j / T) off the diagonal, y_i (1 - y_i) / T on it: y(1 - y)
+    # rather than y - y*y, exact where y is close to 1.
+    cdef double scaled[_RW_JAC_BLOCK]
+    cdef double diagonal[_RW_JAC_BLOCK]
+    cdef Py_ssize_t b, i, j, w
+    cdef double yi, yj
+    cdef _rw_real* line
+    for b in range(0, n, 256):
+        w = min(<Py_ssize_t> _RW_JAC_BLOCK, n - b)
+        for j in range(w):
+            yj = y[b + j]
+            scaled[j] = yj / temperature
+            diagonal[j] = yj * (1.0 - yj) / temperature
+        for i in range(n):
+            yi = y[i]
+            line = jac + i * n + b
+            for j in range(w):
+                line[j] = <_rw_real> -(yi * scaled[j])
+            if b <= i < b + w:
+                line[i - b] = <_rw_real> diagonal[i - b]
+
+
+cdef inline void _rw_log_softmax_jacobian(const _rw_real* y, _rw_real* jac, Py_ssize_t n,
+                                          double temperature) noexcept nogil:
+    # -exp(y_j) / T off the diagonal, -expm1(y_i) / T on it (exact near y = 0);
+    # every line of a block is the same row of rounded values but for its
+    # diagonal element.  float32 takes exp and expm1 at float32 grade
+    # (~1e-11 relative).
+    cdef _rw_real column[_RW_JAC_BLOCK]
+    cdef double diagonal[_RW_JAC_BLOCK]
+    cdef Py_ssize_t b, i, j, w
+    cdef double yj
+    cdef _rw_real* line
+    for b in range(0, n, 256):
+        w = min(<Py_ssize_t> _RW_JAC_BLOCK, n - b)
+        for j in range(w):
+            yj = y[b + j]
+            if _rw_real is float:
+                column[j] = <float> (-vm_exp_f32g(yj) / temperature)
+                diagonal[j] = -vm_expm1_f32g(yj) / temperature
+            else:
+                column[j] = -vm_exp_dd(yj, 0.0).hi / temperature
+                diagonal[j] = -vm_expm1(yj) / temperature
+        for i in range(n):
+            line = jac + i * n + b
+            for j in range(w):
+                line[j] = column[j]
+            if b <= i < b + w:
+                line[i - b] = <_rw_real> diagonal[i - b]
+
+
+# ---- the twelve row loops of the KernelTable -------------------------------
 
 cdef void softmax_row_f32(const char* x, char* y, Py_ssize_t n, double temperature,
                           bint zero_masked_rows) noexcept nogil:
@@ -641,3 +705,23 @@ cdef void log_softmax_backward_row_f64(const char* grad, const char* y, char* gr
                                        Py_ssize_t n, double temperature) noexcept nogil:
     _rw_log_softmax_backward(<const double*> grad, <const double*> y, <double*> grad_x,
                              n, temperature)
+
+
+cdef void softmax_jacobian_row_f32(const char* y, char* jacobian, Py_ssize_t n,
+                                   double temperature) noexcept nogil:
+    _rw_softmax_jacobian(<const float*> y, <float*> jacobian, n, temperature)
+
+
+cdef void softmax_jacobian_row_f64(const char* y, char* jacobian, Py_ssize_t n,
+                                   double temperature) noexcept nogil:
+    _rw_softmax_jacobian(<const double*> y, <double*> jacobian, n, temperature)
+
+
+cdef void log_softmax_jacobian_row_f32(const char* y, char* jacobian, Py_ssize_t n,
+                                       double temperature) noexcept nogil:
+    _rw_log_softmax_jacobian(<const float*> y, <float*> jacobian, n, temperature)
+
+
+cdef void log_softmax_jacobian_row_f64(const char* y, char* jacobian, Py_ssize_t n,
+                                       double temperature) noexcept nogil:
+    _rw_log_softmax_jacobian(<const double*> y, <double*> jacobian, n, temperature)

@@ -94,6 +94,8 @@ def test_parameters_checked_when_the_graph_is_built():
         fa.glu(_dask(_data(np.float64, shape=(4, 5))), axis=1)
     with pytest.raises(TypeError, match="out="):
         fa.relu(xd, out=np.empty(SHAPE))
+    with pytest.raises(TypeError, match="out="):
+        fa.softmax_jacobian(xd, out=np.empty(SHAPE + (SHAPE[-1],)))
 
 
 def test_rrelu_training_is_reproducible_and_consistent():

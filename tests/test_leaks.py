@@ -64,15 +64,14 @@ def _calls(case):
     errors = []
     bad_dtype = (arrays[0].astype(np.complex128),) + arrays[1:]
     errors.append((lambda: fn(*bad_dtype, **params), TypeError))
-    if case.takes_out:
-        expected = fn(*arrays, **params)
-        outs = tuple(np.empty_like(e) for e in (expected if isinstance(expected, tuple)
-                                                else (expected,)))
-        out = outs if len(outs) == 2 else outs[0]
-        calls.append(lambda: fn(*arrays, **params, out=out))
-        bad = tuple(np.empty(o.shape, np.float32) for o in outs)
-        bad_out = bad if len(bad) == 2 else bad[0]
-        errors.append((lambda: fn(*arrays, **params, out=bad_out), TypeError))
+    expected = fn(*arrays, **params)
+    outs = tuple(np.empty_like(e) for e in (expected if isinstance(expected, tuple)
+                                            else (expected,)))
+    out = outs if len(outs) == 2 else outs[0]
+    calls.append(lambda: fn(*arrays, **params, out=out))
+    bad = tuple(np.empty(o.shape, np.float32) for o in outs)
+    bad_out = bad if len(bad) == 2 else bad[0]
+    errors.append((lambda: fn(*arrays, **params, out=bad_out), TypeError))
     import inspect
     sig = set(case.info.params) | set(inspect.signature(fn).parameters)
     if "temperature" in sig:

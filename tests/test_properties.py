@@ -36,8 +36,6 @@ SETTINGS = settings(max_examples=int(os.environ.get("FA_HYP_EXAMPLES", 150)), de
 
 ELEMENTWISE = [c for c in CASES if c.info.kind == "elementwise"]
 ROWWISE = [c for c in CASES if c.info.kind == "rowwise" and c.mode != "derivative"]
-WITH_OUT = [c for c in CASES if c.takes_out]
-
 dtypes = st.sampled_from([np.float32, np.float64])
 
 
@@ -157,7 +155,7 @@ def _empty_out(result, layout_seed):
 
 
 @SETTINGS
-@given(data=st.data(), case=st.sampled_from(WITH_OUT), dtype=dtypes)
+@given(data=st.data(), case=st.sampled_from(CASES), dtype=dtypes)
 def test_out_returns_given_array_with_same_values(data, case, dtype):
     arrays = _case_arrays(data, case, dtype)
     expected = case.call(*arrays)
@@ -169,7 +167,7 @@ def test_out_returns_given_array_with_same_values(data, case, dtype):
 
 
 @SETTINGS
-@given(data=st.data(), case=st.sampled_from(WITH_OUT), dtype=dtypes)
+@given(data=st.data(), case=st.sampled_from(CASES), dtype=dtypes)
 def test_in_place_equals_out_of_place(data, case, dtype):
     arrays = _case_arrays(data, case, dtype)
     expected = case.call(*arrays)

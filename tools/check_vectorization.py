@@ -20,8 +20,9 @@ modules (_formulas, _dd, inlined into them) are listed separately.
 The row-wise helpers hold loops that are scalar by design (SCALAR_BY_DESIGN):
 the outer loop over blocks of 16 (or 32) elements, whose inner loop over the
 lanes is the one vectorized; the tail shorter than a block, each element
-added to its own lane; and the fixed-order combination of the lanes (the same bits for any
-row length). They are listed as such, by count per function: one more loop
+added to its own lane; the fixed-order combination of the lanes (the same bits for any
+row length); and the Jacobians' loop over the lines of a column block, whose
+inner loop over the columns is vectorized. They are listed as such, by count per function: one more loop
 not vectorized in such a function (a lane loop that stopped vectorizing) is
 a failure like any other, and so is a lane loop that gcc does not report
 vectorized at all (unrolled completely before the vectorizer saw it). Exit
@@ -56,6 +57,8 @@ OUTER_LOOP = "loop nest containing two or more consecutive inner loops"
 # Row-wise functions and how many of their loops are scalar by design (module
 # docstring), with what those loops are.
 _BLOCK_TAIL = "the block loop (its lane loop vectorizes) and the tail shorter than a block"
+_JACOBIAN_LINES = ("the loop over a column block's lines (its column loop vectorizes; "
+                   "then the line's one diagonal element)")
 SCALAR_BY_DESIGN = {
     "_rw_lanes_total": (1, "the 16 lanes' compensated sums combined in lane order"),
     "_rw_scan[float]": (3, _BLOCK_TAIL + ", and the lanes' max / NaN count combined"),
@@ -66,6 +69,10 @@ SCALAR_BY_DESIGN = {
     "_rw_log_softmax_f64_sum": (2, _BLOCK_TAIL),
     "_rw_dot[float]": (2, _BLOCK_TAIL),
     "_rw_dot[double]": (2, _BLOCK_TAIL),
+    "_rw_softmax_jacobian[float]": (1, _JACOBIAN_LINES),
+    "_rw_softmax_jacobian[double]": (1, _JACOBIAN_LINES),
+    "_rw_log_softmax_jacobian[float]": (1, _JACOBIAN_LINES),
+    "_rw_log_softmax_jacobian[double]": (1, _JACOBIAN_LINES),
     # gcc splits these row functions (.part.0) and reports the call to the
     # split-off part as a loop at the function's line
     "softmax_backward_row_f32": (1, "the call of its partially inlined body"),

@@ -170,7 +170,6 @@ class Workload:
     dtype: np.dtype
     size: int
     arrays: tuple                       # positional arguments of every library
-    takes_out: bool = True
     fastact_out: object = None
     numpy_out: object = None
     torch_out: object = None            # NumPy buffers, handed to torch as views
@@ -200,11 +199,8 @@ class Workload:
 
     def fastact_call(self):
         """A no-argument callable running fastact on this workload."""
-        function, arrays = self.fastact_function, self.arrays
-        if self.takes_out:
-            out = self.fastact_out
-            return lambda: function(*arrays, out=out)
-        return lambda: function(*arrays)
+        function, arrays, out = self.fastact_function, self.arrays, self.fastact_out
+        return lambda: function(*arrays, out=out)
 
     def numpy_call(self):
         function, arrays = self.numpy_function, self.arrays
@@ -250,13 +246,11 @@ def make_workload(name, mode, dtype, size, rng=None):
         n = max(1, min(n, size))
         return (max(1, size // n), n)
 
-    takes_out = True
     if info.kind == "rowwise":
         if mode == "derivative":
             # (rows of sqrt(size) below 32 * 32 elements: 16 gives 4 x 4)
             n = min(JACOBIAN_ROW, max(1, math.isqrt(size)))
             shape = (max(1, size // (n * n)), n)
-            takes_out = False
         else:
             shape = rows_of(SOFTMAX_ROW)
         x = normal(shape)
@@ -289,9 +283,8 @@ def make_workload(name, mode, dtype, size, rng=None):
     result_size = int(np.size(first))
     if name == "glu" and mode != "forward":
         result_size //= 2        # laid out as x: twice the forward's result
-    workload = Workload(name, mode, dtype, result_size, arrays, takes_out)
-    if takes_out:
-        workload.fastact_out = _empty_like_result(result)
+    workload = Workload(name, mode, dtype, result_size, arrays)
+    workload.fastact_out = _empty_like_result(result)
     workload.numpy_out = _empty_like_result(result)
     return workload
 

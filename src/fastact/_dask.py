@@ -263,6 +263,7 @@ def glu_backward(func, args, kwargs):
 
 def jacobian(func, args, kwargs):
     """softmax_jacobian / log_softmax_jacobian: (..., n, n) from whole rows."""
+    _check_out(kwargs.pop("out", None), func.__name__)
     (y,) = [_as_dask(a, "y") for a in args]
     if not isinstance(y, da.Array):
         y = da.asarray(y)
