@@ -183,12 +183,17 @@ cdef cnp.ndarray check_out(object out, cnp.ndarray like, int typenum, str name="
     return _writable(o, name)
 
 
-cdef cnp.ndarray check_out_shape(object out, tuple shape, int typenum):
-    """check_out for a result whose shape is no argument's (a Jacobian's)."""
+cdef cnp.ndarray check_out_shape(object out, int nd, const cnp.npy_intp* dims,
+                                 int typenum):
+    """check_out for a result whose shape, dims[:nd], is no argument's (a Jacobian's)."""
     cdef cnp.ndarray o = _out_array(out, typenum, "out")
-    if (<object> o).shape != shape:
-        raise ValueError(f"out must have shape {shape} (the result's shape); got shape "
-                         f"{(<object> o).shape}")
+    cdef int d
+    cdef bint same = cnp.PyArray_NDIM(o) == nd
+    for d in range(nd if same else 0):
+        same = same and cnp.PyArray_DIM(o, d) == dims[d]
+    if not same:
+        raise ValueError(f"out must have shape {tuple(dims[d] for d in range(nd))} (the "
+                         f"result's shape); got shape {(<object> o).shape}")
     return _writable(o, "out")
 
 

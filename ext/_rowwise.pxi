@@ -196,7 +196,7 @@ cdef object _jacobian(object y, object axis, object temperature_argument,
     if out is None:
         result = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
     else:
-        result = check_out_shape(out, tuple(dims[d] for d in range(nd + 1)), typenum)
+        result = check_out_shape(out, nd + 1, dims, typenum)
     # The loop writes C-ordered n x n blocks: into out itself when it is
     # such a buffer and shares no memory with y (not even an alias of y's
     # start, which the other row functions may write in place), else into a

@@ -491,7 +491,7 @@ NOTES = [
     f"size = elements of the result; softmax/log_softmax rows of {SOFTMAX_ROW}; "
     f"their derivative is the (rows, n, n) Jacobian with n = {JACOBIAN_ROW} "
     "(sqrt(size) for smaller sizes) "
-    "(size = Jacobian elements, no out= in fastact); "
+    "(size = Jacobian elements); "
     f"prelu has {PRELU_CHANNELS} channels (axis=1); glu splits a last axis of "
     f"{2 * GLU_HALF} (derivative/backward write x's shape, 2 x size).",
 ]
