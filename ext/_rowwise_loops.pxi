@@ -70,11 +70,12 @@
 # -ffp-contract=fast (the build uses -ffp-contract=off and fuses only the
 # polynomial steps written as mla).
 
-from libc.math cimport INFINITY, NAN
+from libc.math cimport INFINITY, NAN, fabs
+from libc.stdint cimport uint64_t
 from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
 from _vmath cimport (vm_exp_dd, vm_expm1, vm_c_exp, vm_log1p_dd, vm_exp_f32g,
                      vm_expm1_f32g, _vm_pow2, FA_VM_SHIFT, FA_VM_INV_LN2, FA_VM_LN2_HI,
-                     FA_VM_LN2_LO)
+                     FA_VM_LN2_LO, fa_vm_bits)
 
 ctypedef fused _rw_real:
     float
@@ -636,22 +637,33 @@ cdef inline void _rw_log_softmax_jacobian(const _rw_real* y, _rw_real* jac, Py_s
                                           double temperature) noexcept nogil:
     # -exp(y_j) / T off the diagonal, -expm1(y_i) / T on it (exact near y = 0);
     # every line of a block is the same row of rounded values but for its
-    # diagonal element.  float32 takes exp and expm1 at float32 grade
-    # (~1e-11 relative).
+    # diagonal element.  float32 blocks whose y all lie in [-708, 709] take
+    # exp and expm1 at float32 grade (~1e-13 relative there); outside, their
+    # clamps would be wrong (a temperature of 1e-300 brings exp(-800) / T
+    # back into float32's range), and the block takes the double ones.
     cdef _rw_real column[_RW_JAC_BLOCK]
     cdef double diagonal[_RW_JAC_BLOCK]
     cdef Py_ssize_t b, i, j, w
     cdef double yj
+    cdef uint64_t outside
     cdef _rw_real* line
     for b in range(0, n, 256):
         w = min(<Py_ssize_t> _RW_JAC_BLOCK, n - b)
-        for j in range(w):
-            yj = y[b + j]
-            if _rw_real is float:
-                column[j] = <float> (-vm_exp_f32g(yj) / temperature)
+        outside = 1
+        if _rw_real is float:
+            outside = 0
+            for j in range(w):
+                # (-708 <= y <= 709 as one compare: a chained one branches, unvectorized)
+                outside = outside | fa_vm_bits(0.0 if fabs(y[b + j] - 0.5) <= 708.5 else 1.0)
+        if outside == 0:
+            for j in range(w):
+                yj = y[b + j]
+                column[j] = <_rw_real> (-vm_exp_f32g(yj) / temperature)
                 diagonal[j] = -vm_expm1_f32g(yj) / temperature
-            else:
-                column[j] = -vm_exp_dd(yj, 0.0).hi / temperature
+        else:
+            for j in range(w):
+                yj = y[b + j]
+                column[j] = <_rw_real> (-vm_exp_dd(yj, 0.0).hi / temperature)
                 diagonal[j] = -vm_expm1(yj) / temperature
         for i in range(n):
             line = jac + i * n + b

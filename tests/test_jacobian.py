@@ -117,6 +117,27 @@ def test_non_finite_y(name, dtype):
     np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(expected[signed]))
 
 
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("temperature", [1e-300, 1e-30, 1.0, 1e30, 1e300])
+def test_log_softmax_float32_far_y_and_extreme_temperatures(temperature, level):
+    """float32 y far out (below -708, above 709: outside the float32-grade exp's
+    range) with temperatures that bring exp(y) / T back into float32's range:
+    the double formula rounded once, as everywhere else."""
+    y = np.array([-800.0, -745.5, -720.0, -708.5, -100.0, -1e-30, 0.0, 50.0, 700.0,
+                  709.5, 710.0, 750.0, -3e38], np.float32)
+    y = np.concatenate([y, np.linspace(-5, 0, 300).astype(np.float32)])
+    y64 = y.astype(np.float64)
+    with np.errstate(all="ignore"):
+        expected = np.broadcast_to(-np.exp(y64) / temperature, (y.size, y.size)).copy()
+        np.fill_diagonal(expected, -np.expm1(y64) / temperature)
+        expected32 = expected.astype(np.float32)
+    with simd_level(level):
+        got = fa.log_softmax_jacobian(y, temperature=temperature)
+    finite = np.isfinite(expected32) & (expected32 != 0)
+    np.testing.assert_array_equal(got[~finite], expected32[~finite])
+    np.testing.assert_allclose(got[finite], expected32[finite], rtol=2 ** -23)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("shape, axis", [((7,), -1), ((3, 5), -1), ((3, 5), 0),
