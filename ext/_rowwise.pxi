@@ -47,12 +47,15 @@ cdef void run_row(const RowJob* job, Py_ssize_t r) noexcept nogil:
                                                      job.y + off, job.n, job.temperature)
 
 
+cdef inline Py_ssize_t elements_written(const RowJob* job, Py_ssize_t rows) noexcept nogil:
+    # rows * n, or rows * n * n for a Jacobian
+    return rows * (job.out_row_bytes // job.row_bytes) * job.n
+
+
 cdef void run_rows(const RowJob* job, Py_ssize_t rows) noexcept nogil:
     cdef Py_ssize_t r
     cdef int threads = thread_count()
-    # elements written: rows * n, or rows * n * n for a Jacobian
-    cdef Py_ssize_t written = rows * (job.out_row_bytes // job.row_bytes) * job.n
-    if threads < 2 or rows < 2 or written < ROWS_PARALLEL_MIN:
+    if threads < 2 or rows < 2 or elements_written(job, rows) < ROWS_PARALLEL_MIN:
         for r in range(rows):
             run_row(job, r)
         return
@@ -60,6 +63,15 @@ cdef void run_rows(const RowJob* job, Py_ssize_t rows) noexcept nogil:
         threads = <int> rows
     for r in prange(rows, num_threads=threads, schedule="static"):
         run_row(job, r)
+
+
+cdef void run_rows_released(const RowJob* job, Py_ssize_t rows):
+    """run_rows, without the GIL from GIL_RELEASE_MIN elements written on."""
+    if elements_written(job, rows) >= GIL_RELEASE_MIN:
+        with nogil:
+            run_rows(job, rows)
+    else:
+        run_rows(job, rows)
 
 
 cdef double check_temperature(object temperature) except? -1.0:
@@ -117,12 +129,7 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
     job.out_row_bytes = job.row_bytes
     job.temperature = temperature
     job.zero_masked_rows = zero_masked_rows
-    cdef Py_ssize_t rows = cnp.PyArray_SIZE(a) // n
-    if rows * n >= GIL_RELEASE_MIN:
-        with nogil:
-            run_rows(&job, rows)
-    else:
-        run_rows(&job, rows)
+    run_rows_released(&job, cnp.PyArray_SIZE(a) // n)
     if target is not rows_out:
         cnp.PyArray_CopyInto(rows_out, target)
     return finish(result, (x, y), out)
@@ -197,12 +204,12 @@ cdef object _jacobian(object y, object axis, object temperature_argument,
         result = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
     else:
         result = check_out_shape(out, nd + 1, dims, typenum)
+    if n == 0 or cnp.PyArray_SIZE(rows) == 0:
+        return result
     # The loop writes C-ordered n x n blocks: into out itself when it is
     # such a buffer and shares no memory with y (not even an alias of y's
     # start, which the other row functions may write in place), else into a
     # temporary.
-    if n == 0 or cnp.PyArray_SIZE(rows) == 0:
-        return result
     cdef cnp.ndarray target = result
     if not _usable_buffer(result) or overlaps(result, rows):
         target = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
@@ -217,12 +224,7 @@ cdef object _jacobian(object y, object axis, object temperature_argument,
     job.out_row_bytes = n * job.row_bytes
     job.temperature = temperature
     job.zero_masked_rows = False
-    cdef Py_ssize_t count = cnp.PyArray_SIZE(rows) // n
-    if count * n * n >= GIL_RELEASE_MIN:
-        with nogil:
-            run_rows(&job, count)
-    else:
-        run_rows(&job, count)
+    run_rows_released(&job, cnp.PyArray_SIZE(rows) // n)
     if target is not result:
         cnp.PyArray_CopyInto(result, target)
     return result
