@@ -1405,7 +1405,7 @@ cdef inline float leaky_relu_backward32n(float g, float x, double negative_slope
 #
 # NAME_bwd32 is f'(x) in double without the double-double corrections (mostly
 # the NAME_derivative32 flavour; never a native-float one): relative error
-# ~1e-13 as long as exp's argument stays above -708 (vm_exp_f32g's clamp), so
+# ~1e-10 as long as exp's argument stays above -708 (vm_exp_f32g's clamp), so
 # g * f'(x), |g| <= FLT_MAX, is within ~0.5 float32 ULP even where f'(x) is far
 # below float32's range (tanh'(50) * 1e30).  NAME_bwd32_bad(x) is 1 outside
 # the window where that holds (and for NaN/inf x, whose special values the
