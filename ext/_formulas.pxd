@@ -69,8 +69,8 @@
 from libc.math cimport fabs, fabsf, copysignf, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
-from _vmath cimport (vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd, vm_log1p,
-                     vm_log1p_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
+from _vmath cimport (vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd,
+                     vm_log1p01_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_c_exp, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid, fa_vm_bits,
                      fa_vm_from_bits, FA_VM_LN2_HI, FA_VM_LN2_LO, FA_VM_TWO52_BITS)
@@ -214,9 +214,6 @@ cdef extern from *:
 
 cdef inline double _expm1(double x) noexcept nogil:
     return vm_expm1(x)
-
-cdef inline double _log1p(double x) noexcept nogil:
-    return vm_log1p(x)
 
 cdef inline double _tanh(double x) noexcept nogil:
     return vm_tanh(x)
@@ -638,7 +635,7 @@ cdef inline double log_sigmoid_forward(double x) noexcept nogil:
     # NaN: the select gives 0 but log1p(exp(NaN)) carries it.  exp is the
     # plain double one (vm_c_exp): log1p damps its error (by e/((1+e) log1p(e))
     # <= 1) and min(x, 0) - log1p(e) never cancels.
-    return (x if x < 0.0 else 0.0) - _log1p(vm_c_exp(1.0, 0.0, -fabs(x)))
+    return (x if x < 0.0 else 0.0) - vm_log1p01_dd(vm_c_exp(1.0, 0.0, -fabs(x))).hi
 
 cdef inline double log_sigmoid_derivative(double x) noexcept nogil:
     return _sigmoid(-x)
@@ -769,31 +766,23 @@ cdef inline double mish_derivative(double x) noexcept nogil:
 # softplus: PyTorch's log1p(exp(beta*x))/beta, x where beta*x > threshold
 
 cdef inline double softplus_forward(double x, double beta, double threshold) noexcept nogil:
+    # (max(z, 0) + log1p(e)) / beta, z = beta*x as a double-double and
+    # e = exp(-|z|) the plain double exp with z's low part folded in: log1p
+    # damps exp's error (by e/((1+e) log1p(e)) <= 1), as in log_sigmoid, and
+    # for z > 0 the result is x + log1p(e)/beta with x exact, so beta*x is
+    # never rounded into it.
     cdef dd_t z = dd_two_prod(beta, x)
-    cdef bint neg = z.hi < 0.0
     cdef double a = -fabs(z.hi)
-    cdef dd_t e_s = _exp_dd_scaled(a, z.lo if neg else -z.lo)
+    cdef double e_s = _exp_scaled(a, z.lo if z.hi < 0.0 else -z.lo)
     cdef double sc = _tail_scale(a)
-    cdef double eh = e_s.hi * sc
-    # log1p(eh + el) = log1p(eh) + el/(1+eh): exp's correction folded in once,
-    # together with log1p's own low part.
-    cdef dd_t l1 = vm_log1p_dd(eh)
-    cdef dd_t lp = dd_make(l1.hi, l1.lo + (e_s.lo * sc) / (1.0 + eh))
-    # e < 2^-10: log1p(e) = e + e*(-e/2 + e^2/3 - ...) keeps e exact and
-    # avoids log1p's own rounding (truncation < 2^-60 relative).
-    cdef double w = mla(1.0 / 7.0, eh, -1.0 / 6.0)
-    w = mla(w, eh, 0.2)
-    w = mla(w, eh, -0.25)
-    w = mla(w, eh, 1.0 / 3.0)
-    w = eh * mla(w, eh, -0.5)
-    lp = dd_make(eh, eh * w + e_s.lo * sc) if eh < 0.0009765625 else lp
-    # (max(z,0) + log1p(exp(-|z|)))/beta; for z > 0 that is x + lp/beta, and
-    # x is exact, so no rounding of beta*x is involved.
-    cdef double lpb = dd_div_to_d(lp, dd_make(beta, 0.0))
+    cdef double lpb = dd_div_to_d(vm_log1p01_dd(e_s * sc), dd_make(beta, 0.0))
     cdef double body = x + lpb if z.hi > 0.0 else lpb
-    # Subnormal range: log1p(e) = e, scaled; rounded once at the end.
-    cdef double deep = (e_s.hi + e_s.lo) / beta * sc
-    cdef double r = deep if a < -700.0 else body
+    # z < -700: log1p(e) = e, which may be subnormal; divided by beta while
+    # it is still scaled, so a quotient in the normal range keeps its bits.
+    # (Only for z < 0: above 700 the result is x + e/beta when the
+    # threshold is higher still.)
+    cdef double deep = e_s / beta * sc
+    cdef double r = deep if z.hi < -700.0 else body
     return x if z.hi > threshold else r
 
 cdef inline double softplus_derivative(double x, double beta, double threshold) noexcept nogil:

@@ -22,8 +22,8 @@
 #   dd_t   vm_exp_dd(double xh, double xl)         exp(xh + xl) as hi + lo
 #   double vm_expm1(double x)                     expm1(x), full range
 #   dd_t   vm_expm1_dd(double x)                  expm1(x) as hi + lo
-#   double vm_log1p(double x)                     log1p(x), full range
 #   dd_t   vm_log1p_dd(double x)                  log1p(x) as hi + lo
+#   dd_t   vm_log1p01_dd(double e)                the same for 0 <= e <= 1
 #   double vm_tanh(double x)                      tanh(x), full range
 #   double vm_mills(double a)                     Phi(-a)/phi(a), 0 <= a <= 20
 #   double vm_mills_r32(double a)                 the same at float32 grade
@@ -43,7 +43,8 @@
 #   vm_exp_dd     hi + lo relative error 4.0e-18 (2^-57.8)
 #   vm_expm1      0.55 ULP (worst just above |x| = ln2/2, where 2^k - 1
 #                 and exp(r) - 1 partly cancel); dd relative 1.3e-17 (2^-56.1)
-#   vm_log1p      0.52 ULP; dd relative 7.1e-18 (2^-57.0)
+#   vm_log1p_dd   hi 0.53 ULP; dd relative 7.1e-18 (2^-57.0)
+#   vm_log1p01_dd hi 0.52 ULP; dd relative 4.7e-18 (2^-57.6) (on [0, 1])
 #   vm_tanh       0.506 ULP
 #   vm_mills      ~2.2 ULP as G/(1+a) in double; vm_mills_g (G itself) is
 #                 what the formulas use, folded into a double-double division
@@ -93,6 +94,12 @@ cdef extern from *:
     static const double FA_VM_EXP_P8 = 0x1.27e4da1e12fb1p-22;
     static const double FA_VM_EXP_P9 = 0x1.af5282aacdb2ep-26;
     static const double FA_VM_EXP_P10 = 0x1.1f75a3caadff5p-29;
+    /* Q(w) of vm_log1p01_dd, highest degree first (tools/fit_polynomials.py) */
+    static const double FA_VM_LOG1P01[8] = {
+        0x1.169c38cc826bep-4, 0x1.0e8c55b42945fp-4, 0x1.3b29d0452d426p-4,
+        0x1.745cac43cc003p-4, 0x1.c71c72df580fcp-4, 0x1.24924923de6edp-3,
+        0x1.9999999999f17p-3, 0x1.5555555555555p-2,
+    };
     static const uint64_t FA_VM_SQRT_HALF_BITS = 0x3fe6a09e667f3bcdULL;
     static const uint64_t FA_VM_LOG_OFFSET = 0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL;
     static const uint64_t FA_VM_MANT_MASK = 0x000fffffffffffffULL;
@@ -141,6 +148,7 @@ cdef extern from *:
     const double FA_VM_EXP_P8
     const double FA_VM_EXP_P9
     const double FA_VM_EXP_P10
+    const double FA_VM_LOG1P01[8]
     const uint64_t FA_VM_SQRT_HALF_BITS
     const uint64_t FA_VM_LOG_OFFSET
     const uint64_t FA_VM_MANT_MASK
@@ -587,8 +595,38 @@ cdef inline dd_t vm_log1p_dd(double x) noexcept nogil:
     return dd_make(rh, rl)
 
 
-cdef inline double vm_log1p(double x) noexcept nogil:
-    return vm_log1p_dd(x).hi
+cdef inline dd_t vm_log1p01_dd(double e) noexcept nogil:
+    # log1p(e) as hi + lo for 0 <= e <= 1 or NaN (e = exp(-|z|) in
+    # softplus and log_sigmoid), at half vm_log1p_dd's cost: no exponent to
+    # extract and one division.  1 + e = 2^E (1 + f) with f = e, E = 0, or,
+    # above 1/2, f = (e - 1)/2, E = 1 (exact: Sterbenz); log(1 + f) =
+    # 2 atanh(s), s = f/(2 + f) carried as sh + sl (the residual of sh * d
+    # from an exact product), |s| <= 0.2, and 2 atanh(s) = 2s (1 + w Q(w)),
+    # w = s^2, Q near-minimax of degree 7 (tools/fit_polynomials.py; 7e-19
+    # relative).  Below 2^-60 log1p(e) = e (keeps subnormals exact).
+    cdef double f = 0.5 * (e - 1.0) if e > 0.5 else e
+    cdef dd_t d = dd_fast_two_sum(2.0, f)
+    cdef double inv = 1.0 / d.hi
+    cdef double sh = f * inv
+    cdef dd_t pr = dd_two_prod(sh, d.hi)
+    cdef double sl = (((f - pr.hi) - pr.lo) - sh * d.lo) * inv
+    cdef double w = sh * sh
+    cdef double q = FA_VM_LOG1P01[0]
+    q = mla(q, w, FA_VM_LOG1P01[1])
+    q = mla(q, w, FA_VM_LOG1P01[2])
+    q = mla(q, w, FA_VM_LOG1P01[3])
+    q = mla(q, w, FA_VM_LOG1P01[4])
+    q = mla(q, w, FA_VM_LOG1P01[5])
+    q = mla(q, w, FA_VM_LOG1P01[6])
+    q = mla(q, w, FA_VM_LOG1P01[7])
+    # 2 atanh(sh + sl) = 2 sh + 2 sl (1 + 3 wQ) + 2 sh wQ to first order in sl
+    cdef double wq = w * q
+    cdef dd_t h = dd_two_sum(FA_VM_LN2_HI if e > 0.5 else 0.0, 2.0 * sh)
+    cdef double lo = h.lo + ((mla(2.0 * sl, 3.0 * wq, 2.0 * sl) + (2.0 * sh) * wq)
+                             + (FA_VM_LN2_LO if e > 0.5 else 0.0))
+    cdef dd_t r = dd_fast_two_sum(h.hi, lo)
+    return dd_make(e if e < 8.673617379884035e-19 else r.hi,      # 2^-60
+                   0.0 if e < 8.673617379884035e-19 else r.lo)
 
 
 cdef inline double vm_tanh(double x) noexcept nogil:

@@ -352,6 +352,26 @@ def test_elu_derivative_float64_alpha_range(alpha):
     assert err[worst] <= 2.0, f"alpha={alpha}: {err[worst]:.2f} ULP at x={x[worst]}"
 
 
+@pytest.mark.parametrize("dt", [F32, F64], ids=["float32", "float64"])
+@pytest.mark.parametrize("beta", [1.0, 2.0, 0.5, 1e-3, -1.0, -3e-5])
+@pytest.mark.parametrize("threshold", [1e4, 1e300])
+def test_softplus_threshold_beyond_exp_range(dt, beta, threshold):
+    """A threshold above 700 keeps log1p(exp(beta x))/beta where beta*x is
+    past exp's range: x + log1p(exp(-beta x))/beta = x for beta*x > 700 (the
+    float64 forward once took the branch for beta*x < -700 there and gave
+    exp(-beta x)/beta ~ 1e-305 for x = 701), and exp(beta x)/beta, subnormal
+    or 0, below -700; within 2 ULP at either sign of beta."""
+    z = np.array([-3000.0, -1000.0, -800.0, -746.0, -745.0, -709.0, -701.0, -699.0, -100.0,
+                  -1.0, 0.0, 1.0, 100.0, 699.0, 701.0, 709.0, 745.0, 800.0, 1000.0, 3000.0])
+    x = (z / beta).astype(dt)
+    got = fa.softplus(x, beta=beta, threshold=threshold)
+    exact = np.array([mpref.softplus(float(v), beta=beta, threshold=threshold) for v in x],
+                     dtype=object)
+    err = ulp.ulp_error(got, exact, dt)
+    worst = int(np.argmax(err))
+    assert err[worst] <= 2.0, f"{err[worst]:.3g} ULP at x={x[worst]}: {got[worst]}"
+
+
 def test_elu_derivative_float64_signed_zero_alpha():
     """alpha = -0.0: alpha * exp(x) is -0.0 (exp > 0), deep tail included."""
     got = fa.elu_derivative(np.array([-1.0, -800.0, -np.inf]), alpha=-0.0)
