@@ -785,6 +785,14 @@ cdef inline double softplus_forward(double x, double beta, double threshold) noe
     cdef double r = deep if z.hi < -700.0 else body
     return x if z.hi > threshold else r
 
+cdef inline bint softplus_forward64s_ok(double beta, double threshold) noexcept nogil:
+    return beta == 1.0
+
+cdef inline double softplus_forward64s(double x, double beta, double threshold) noexcept nogil:
+    # beta = 1: log1p(exp(x)) = -log_sigmoid(-x), without the split of beta*x
+    # and the divisions by beta (~1.5x faster); + 0.0: softplus(-inf) = +0.0.
+    return x if x > threshold else -log_sigmoid_forward(-x) + 0.0
+
 cdef inline double softplus_derivative(double x, double beta, double threshold) noexcept nogil:
     cdef dd_t z = dd_two_prod(beta, x)
     cdef bint neg = z.hi < 0.0
