@@ -84,7 +84,8 @@ def _valid_float(name, case):
     if name == "beta" and case.name == "softplus":
         return st.one_of(st.floats(0.1, 5.0), st.floats(-5.0, -0.1))
     if name == "threshold":
-        return st.floats(-30.0, 30.0)
+        # also beyond exp's range (|beta x| > 700 below the threshold)
+        return st.one_of(st.floats(-30.0, 30.0), st.floats(-3000.0, 3000.0))
     if name in ("lower", "upper"):
         return st.floats(-1.0, 1.0)
     return st.floats(-5.0, 5.0)  # negative_slope, alpha, swish beta (0 allowed)
@@ -636,17 +637,22 @@ def _inf_times_tiny(case, params, k, arrays64, got, ok, max_checked=64):
 def _rrelu_float32_slopes(case, arrays64, kwargs, expected):
     """rrelu in training with a float32 result draws its slopes in float32 (as
     PyTorch draws its noise in the input's dtype; fastact.rrelu's docstring),
-    fastact.reference in float64: a nonzero draw below float32's smallest
-    subnormal is +-0 for the kernel. There the expected value is the reference's
-    with a zero slope (rrelu(-inf) = -0.0, not +-inf; g * 0 in the backward)."""
+    fastact.reference in float64. Rounded to float32, a draw in float32's
+    normal range keeps its relative accuracy, but one below it does not: it
+    becomes a subnormal (-9.1e-46 -> -1.4e-45) or +-0. There the expected value
+    is the reference's with the slope the kernel gets, the rounded draw (0.0 for
+    +-0: rrelu(-inf) = -0.0, not +-inf; g * 0 in the backward)."""
     draws = reference._rrelu_slopes(arrays64[-1], kwargs.get("lower", 1 / 8),
                                     kwargs.get("upper", 1 / 3), True, kwargs["generator"])
-    flushed = (draws != 0) & (draws.astype(np.float32) == 0)
-    if not flushed.any():
-        return expected
-    zero_slope = dict(kwargs, lower=0.0, upper=0.0)
-    at_zero = as_tuple(case.function(reference)(*arrays64, **zero_slope))
-    return tuple(np.where(flushed, z, e) for z, e in zip(at_zero, expected))
+    rounded = draws.astype(np.float32)
+    lost = (rounded != draws) & (np.abs(rounded) < np.finfo(np.float32).tiny)
+    expected = list(expected)
+    for slope in np.unique(rounded[lost]):
+        fixed = dict(kwargs, lower=float(slope) + 0.0, upper=float(slope) + 0.0)
+        at_slope = as_tuple(case.function(reference)(*arrays64, **fixed))
+        where = lost & (rounded == slope)
+        expected = [np.where(where, z, e) for z, e in zip(at_slope, expected)]
+    return tuple(expected)
 
 
 def _with_params(case, params):
@@ -897,6 +903,20 @@ def test_regression_float32_tanh_backward_underflow(g, x):
      "scale": 0.01, "specials": 0.05,
      "params": {"training": True, "generator": 1234, "lower": -2.9491047007860794e-152,
                 "upper": 0.0}, "threads": 1, "out": "none", "out_arg": 0},
+    # ... and a draw that becomes a float32 subnormal: -9.06e-46 is -1.4e-45 for
+    # the kernel, -7.1 * a 1e-44 (the float64 draw's product: 6.4e-45)
+    {"case": "rrelu.forward[training=True,generator=1234]", "invalid": [],
+     "dtype": "float32", "dtype_of_arg": [0, "float32"], "shape": [4, 6, 6],
+     "layouts": [{"steps": [1, 1, 1, 1], "transpose": False, "offset": 0}], "seed": 0,
+     "scale": 3.0, "specials": 0.0,
+     "params": {"training": True, "generator": 1234, "lower": -9.062107464706124e-46,
+                "upper": 0.0}, "threads": 1, "out": "none", "out_arg": 0},
+    # float64 softplus with a threshold above 700 took its subnormal branch for
+    # beta*x > 700 too: softplus(700.74, threshold=701) gave 1e-304
+    {"case": "softplus.forward", "invalid": [], "dtype": "float64", "shape": [8191],
+     "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}], "seed": 0,
+     "scale": 1000.0, "specials": 0.0, "params": {"threshold": 701.0}, "threads": 1,
+     "out": "none", "out_arg": 0},
     # the check of inf * tiny factors broadcast glu's g against x (twice its size)
     {"case": "glu.backward", "invalid": [], "dtype": "float32", "shape": [4096],
      "axis": 0, "layouts": [{"steps": [1, 1], "transpose": False, "offset": 0}] * 2,
