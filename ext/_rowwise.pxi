@@ -74,6 +74,28 @@ cdef void run_rows_released(const RowJob* job, Py_ssize_t rows):
         run_rows(job, rows)
 
 
+cdef void run_row_function(RowFunction function, int typenum, cnp.ndarray a,
+                           cnp.ndarray b, cnp.ndarray target, double temperature,
+                           bint zero_masked_rows):
+    """function over the rows of a (b: the forward's output y for a backward,
+    else a) into target, all C-contiguous buffers of typenum; a's last axis
+    is the row."""
+    cdef Py_ssize_t n = a.shape[a.ndim - 1]
+    cdef bint jacobian = function == SOFTMAX_JACOBIAN or function == LOG_SOFTMAX_JACOBIAN
+    cdef RowJob job
+    job.function = function
+    job.dtype = _dtype_index(typenum)
+    job.a = <const char*> cnp.PyArray_DATA(a)
+    job.b = <const char*> cnp.PyArray_DATA(b)
+    job.y = <char*> cnp.PyArray_DATA(target)
+    job.n = n
+    job.row_bytes = n * cnp.PyArray_ITEMSIZE(a)
+    job.out_row_bytes = n * job.row_bytes if jacobian else job.row_bytes
+    job.temperature = temperature
+    job.zero_masked_rows = zero_masked_rows
+    run_rows_released(&job, cnp.PyArray_SIZE(a) // n)
+
+
 cdef double check_temperature(object temperature) except? -1.0:
     cdef double t = real_parameter(temperature, "temperature")
     if not (isfinite(t) and t > 0):
@@ -117,19 +139,7 @@ cdef object _rowwise(RowFunction function, object x, object y, object axis,
     if n == 0 or cnp.PyArray_SIZE(a) == 0:
         return result
     cdef cnp.ndarray target = destination(rows_out, (a, b))
-
-    cdef RowJob job
-    job.function = function
-    job.dtype = _dtype_index(typenum)
-    job.a = <const char*> cnp.PyArray_DATA(a)
-    job.b = <const char*> cnp.PyArray_DATA(b)
-    job.y = <char*> cnp.PyArray_DATA(target)
-    job.n = n
-    job.row_bytes = n * cnp.PyArray_ITEMSIZE(a)
-    job.out_row_bytes = job.row_bytes
-    job.temperature = temperature
-    job.zero_masked_rows = zero_masked_rows
-    run_rows_released(&job, cnp.PyArray_SIZE(a) // n)
+    run_row_function(function, typenum, a, b, target, temperature, zero_masked_rows)
     if target is not rows_out:
         cnp.PyArray_CopyInto(rows_out, target)
     return finish(result, (x, y), out)
@@ -213,18 +223,8 @@ cdef object _jacobian(object y, object axis, object temperature_argument,
     cdef cnp.ndarray target = result
     if not _usable_buffer(result) or overlaps(result, rows):
         target = cnp.PyArray_EMPTY(nd + 1, dims, typenum, 0)
-    cdef RowJob job
-    job.function = LOG_SOFTMAX_JACOBIAN if log_softmax else SOFTMAX_JACOBIAN
-    job.dtype = _dtype_index(typenum)
-    job.a = <const char*> cnp.PyArray_DATA(rows)
-    job.b = job.a
-    job.y = <char*> cnp.PyArray_DATA(target)
-    job.n = n
-    job.row_bytes = n * cnp.PyArray_ITEMSIZE(rows)
-    job.out_row_bytes = n * job.row_bytes
-    job.temperature = temperature
-    job.zero_masked_rows = False
-    run_rows_released(&job, cnp.PyArray_SIZE(rows) // n)
+    run_row_function(LOG_SOFTMAX_JACOBIAN if log_softmax else SOFTMAX_JACOBIAN, typenum,
+                     rows, rows, target, temperature, False)
     if target is not result:
         cnp.PyArray_CopyInto(result, target)
     return result
