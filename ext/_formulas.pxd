@@ -69,7 +69,7 @@
 from libc.math cimport fabs, fabsf, copysignf, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
-from _vmath cimport (vm_c_exp, vm_exp_dd, vm_expm1, vm_expm1_dd,
+from _vmath cimport (vm_c_exp, vm_exp_2s, vm_exp_dd, vm_expm1, vm_expm1_dd,
                      vm_log1p01_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_c_exp, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid, fa_vm_bits,
@@ -267,13 +267,12 @@ cdef inline dd_t _exp_dd_scaled(double hi, double lo) noexcept nogil:
 
 cdef inline double _exp_scaled(double hi, double lo) noexcept nogil:
     # The same, rounded to one double, for hi <= 0: a plain double exp
-    # (vm_c_exp, lo folded in as 1 + lo; ~0.5 ULP, as the double-double one
+    # (vm_exp_2s, lo folded in as 1 + lo; ~0.5 ULP, as the double-double one
     # rounded was, at ~2/3 of its cost).  Below -746 (exp's 0, or the
     # scaled range's subnormals) lo is dropped: it may be inf/NaN from a
     # caller's split of an infinite hi.
-    cdef double c = FA_TWO_P64 if hi < -700.0 else 1.0
     cdef double l = lo if hi > -746.0 else 0.0
-    return vm_c_exp(c, c * l, hi)
+    return vm_exp_2s(hi, l, 64.0 if hi < -700.0 else 0.0)
 
 
 # ---------------------------------------------------------------------------
@@ -298,10 +297,9 @@ cdef inline double _x_sigmoid_e(double x, bint neg, dd_t e_s, double sc) noexcep
     # x = +-inf: the exact product's low part is inf - inf; drop it.
     xn.lo = (xn.lo + x * num.lo) if xn.hi - xn.hi == 0.0 else 0.0
     cdef dd_t d = _one_plus(e_s, sc)
+    # (x = +-inf: the quotient is the limit, which dd_div_to_d keeps; NaN
+    # stays NaN.)
     cdef double r = dd_div_to_d(xn, d) * (sc if neg else 1.0)
-    # x = +-inf: the division's residual is inf - inf; the plain quotient is
-    # the limit (and stays NaN for a NaN x).
-    r = r if r == r else xn.hi / d.hi
     # sigma == 0 exactly only for an infinite or huge z: x*0 would be NaN for
     # x = +-inf, the limit is a zero with x's sign.  sigma > 0, so the result
     # has x's sign: copysign also restores -0.0, which the exact-product
@@ -633,9 +631,9 @@ cdef inline double sigmoid_derivative_dd(double x) noexcept nogil:
 
 cdef inline double log_sigmoid_forward(double x) noexcept nogil:
     # NaN: the select gives 0 but log1p(exp(NaN)) carries it.  exp is the
-    # plain double one (vm_c_exp): log1p damps its error (by e/((1+e) log1p(e))
+    # plain double one (vm_exp_2s): log1p damps its error (by e/((1+e) log1p(e))
     # <= 1) and min(x, 0) - log1p(e) never cancels.
-    return (x if x < 0.0 else 0.0) - vm_log1p01_dd(vm_c_exp(1.0, 0.0, -fabs(x))).hi
+    return (x if x < 0.0 else 0.0) - vm_log1p01_dd(vm_exp_2s(-fabs(x), 0.0, 0.0)).hi
 
 cdef inline double log_sigmoid_derivative(double x) noexcept nogil:
     return _sigmoid(-x)
