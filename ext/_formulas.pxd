@@ -544,18 +544,17 @@ cdef inline double gelu_erf_forward(double x) noexcept nogil:
     cdef double mid = gelu_erf_forward_mid(x)
     return tail if xc < -20.0 else mid
 
-cdef inline double gelu_erf_derivative(double x) noexcept nogil:
-    # Phi(x) + x*phi(x); for x < -20, phi(x) * (x - S/x).
-    cdef double xc = _clamp(x, -40.0, 40.0)
-    cdef double g_s = _gauss_scaled(xc)
-    cdef double sc = _gauss_scale(xc)
-    cdef double phi_s = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO, g_s)
-    cdef double tail = phi_s * (xc - _mills_series(xc) / xc) * sc
-    # |x| <= 20: with a = |x| and G = R(a)(1 + a) (R the Mills ratio),
-    # Phi(x) + x phi(x) = D for x <= 0 and 1 - D for x > 0, where
-    # D = phi(x) (G - a - a^2)/(1 + a): G - a(1 + a) cancels only at the
-    # derivative's zero (the polynomial below takes over there); the
+cdef inline double gelu_erf_derivative_mid(double x) noexcept nogil:
+    # gelu' for x >= -20 (the same bits as gelu_erf_derivative there; its
+    # float64 loops run blocks of such x through this alone, without the
+    # tail's series and divisions): with a = |x| and G = R(a)(1 + a) (R the
+    # Mills ratio), Phi(x) + x phi(x) = D for x <= 0 and 1 - D for x > 0,
+    # where D = phi(x) (G - a - a^2)/(1 + a): G - a(1 + a) cancels only at
+    # the derivative's zero (the polynomial below takes over there); the
     # quotient is one double-double division.
+    cdef double xc = _clamp(x, -40.0, 40.0)
+    cdef double phi_s = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO,
+                                     _gauss_scaled(xc))
     cdef double a = fabs(xc)
     a = 20.0 if a > 20.0 else a
     cdef dd_t a2 = dd_two_prod(a, a)
@@ -563,12 +562,20 @@ cdef inline double gelu_erf_derivative(double x) noexcept nogil:
     cdef dd_t num = dd_two_sum(vm_mills_g(a), -aa.hi)
     num.lo = num.lo - (aa.lo + a2.lo)
     cdef double dq = dd_div_to_d(num, dd_fast_two_sum(1.0, a))
-    cdef double dphi = (phi_s * sc) * dq
+    cdef double dphi = (phi_s * _gauss_scale(xc)) * dq
     cdef double mid = (1.0 - dphi) if xc > 0.0 else dphi
     cdef double t = (xc - FA_GELU_ERF_Z0_HI) - FA_GELU_ERF_Z0_LO
     cdef double pz = _poly_zero(t, FA_GELU_ERF_DP, 23)
-    mid = pz if fabs(t) < 0.45 else mid
-    return tail if xc < -20.0 else mid
+    return pz if fabs(t) < 0.45 else mid
+
+cdef inline double gelu_erf_derivative(double x) noexcept nogil:
+    # Phi(x) + x phi(x); for x < -20, phi(x) * (x - S/x).  (gcc computes
+    # phi once for both branches.)
+    cdef double xc = _clamp(x, -40.0, 40.0)
+    cdef double phi_s = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO,
+                                     _gauss_scaled(xc))
+    cdef double tail = phi_s * (xc - _mills_series(xc) / xc) * _gauss_scale(xc)
+    return tail if xc < -20.0 else gelu_erf_derivative_mid(x)
 
 
 # gelu (tanh approximation): 0.5x(1 + tanh u) = x * sigmoid(2u)
