@@ -569,8 +569,8 @@ cdef inline double gelu_erf_derivative_mid(double x) noexcept nogil:
     return pz if fabs(t) < 0.45 else mid
 
 cdef inline double gelu_erf_derivative(double x) noexcept nogil:
-    # Phi(x) + x phi(x); for x < -20, phi(x) * (x - S/x).  (gcc computes
-    # phi once for both branches.)
+    # Phi(x) + x phi(x); for x < -20, phi(x) * (x - S/x).  (phi is written
+    # as in gelu_erf_derivative_mid, so that gcc may compute it once.)
     cdef double xc = _clamp(x, -40.0, 40.0)
     cdef double phi_s = dd_mul_const(FA_INV_SQRT_2PI_HI, FA_INV_SQRT_2PI_LO,
                                      _gauss_scaled(xc))
