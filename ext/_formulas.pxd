@@ -268,11 +268,8 @@ cdef inline dd_t _exp_dd_scaled(double hi, double lo) noexcept nogil:
 cdef inline double _exp_scaled(double hi, double lo) noexcept nogil:
     # The same, rounded to one double, for hi <= 0: a plain double exp
     # (vm_exp_2s, lo folded in as 1 + lo; ~0.5 ULP, as the double-double one
-    # rounded was, at ~2/3 of its cost).  Below -746 (exp's 0, or the
-    # scaled range's subnormals) lo is dropped: it may be inf/NaN from a
-    # caller's split of an infinite hi.
-    cdef double l = lo if hi > -746.0 else 0.0
-    return vm_exp_2s(hi, l, 64.0 if hi < -700.0 else 0.0)
+    # rounded was, at ~2/3 of its cost).
+    return vm_exp_2s(hi, lo, 64.0 if hi < -700.0 else 0.0)
 
 
 # ---------------------------------------------------------------------------

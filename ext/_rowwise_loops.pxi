@@ -37,7 +37,7 @@
 #
 # * t = (x - max) / T is carried as a double-double hi + lo: TwoSum gives the
 #   exact error of x - max and, when T != 1, dd_two_prod the exact remainder of
-#   the division.  exp(hi + lo) is _rw_exp64: vm_c_exp's (1 + lo) exp(hi),
+#   the division.  exp(hi + lo) is _rw_exp64: vm_exp_2s's (1 + lo) exp(hi),
 #   a plain double exp (~0.5 ULP; lo^2/2 < 2^-88 is dropped), 18-25 %
 #   faster than the double-double one: softmax's y_i keeps only exp's rounded value
 #   anyway, and S's relative error stays ~1 eps, so an element ends within
@@ -73,7 +73,7 @@
 from libc.math cimport INFINITY, NAN, fabs
 from libc.stdint cimport uint64_t
 from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
-from _vmath cimport (vm_exp_dd, vm_expm1, vm_c_exp, vm_log1p_dd, vm_exp_f32g, vm_exp_m7,
+from _vmath cimport (vm_exp_dd, vm_expm1, vm_exp_2s, vm_log1p_dd, vm_exp_f32g, vm_exp_m7,
                      vm_expm1_f32g, _vm_pow2, FA_VM_SHIFT, FA_VM_INV_LN2, FA_VM_LN2_HI,
                      FA_VM_LN2_LO, fa_vm_bits)
 
@@ -270,12 +270,11 @@ cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
 
 
 cdef inline double _rw_exp64(dd_t t) noexcept nogil:
-    # exp(t.hi + t.lo) as vm_c_exp's (1 + lo) exp(hi), the low part dropped
-    # where exp(t) is 0 (elsewhere |lo| <= ulp(746)/2 = 2^-44, vm_c_exp's
-    # correction): far below -746 the low part of an inexact x - max can be
-    # huge (x = -1e300, max = 1e284: 1e283), and 1 + lo would lift exp's 0
-    # to a subnormal.
-    return vm_c_exp(1.0, t.lo if t.hi > -746.0 else 0.0, t.hi)
+    # exp(t.hi + t.lo) as vm_exp_2s's (1 + lo) exp(hi): |lo| <= ulp(746)/2 =
+    # 2^-44 where exp(t) is not 0; far below -746 the low part of an inexact
+    # x - max can be huge (x = -1e300, max = 1e284: 1e283), and vm_exp_2s
+    # drops it there.
+    return vm_exp_2s(t.hi, t.lo, 0.0)
 
 
 cdef inline void _rw_softmax_f64_pass(const double* x, double* y, Py_ssize_t n,

@@ -489,9 +489,9 @@ cdef inline double _vm_c_exp_core(double ch, double cl, double a, double sh) noe
 cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
     # (c_hi + c_lo) exp(a) for a <= 0 (larger a are taken as 0; NaN -> NaN),
     # any finite c_hi, |c_lo| <= 2^-40 |c_hi| (a correction, folded in to
-    # first order): c_lo is a constant's low part (elu', selu') or c times
-    # the argument's low part, exp(hi + lo) = exp(hi)(1 + lo) within lo^2/2
-    # (_formulas' _exp_scaled, softmax's _rw_exp64).  For callers whose
+    # first order): c_lo is a constant's low part (elu', selu'; vm_exp_2s
+    # takes an argument's low part, exp(hi + lo) = exp(hi)(1 + lo) within
+    # lo^2/2).  For callers whose
     # result passes exp's error on undamped at most, with nothing after it
     # that cancels, so a plain double exp does (~3x cheaper than
     # vm_exp_dd's double-double core).  Cody-Waite (k LN2_HI exact for
@@ -517,11 +517,14 @@ cdef inline double vm_c_exp(double c_hi, double c_lo, double a) noexcept nogil:
 
 cdef inline double vm_exp_2s(double a, double lo, double s) noexcept nogil:
     # exp(a) (1 + lo) 2^s for a <= 0 (larger a taken as 0; NaN -> NaN),
-    # |lo| <= 2^-40, s integer-valued in [0, 64] (a caller's scaling that
-    # keeps a subnormal exp normal): vm_c_exp's bits for c = 2^s, c_lo =
-    # 2^s lo, without its ranges of c (compares, selects and multiplications
-    # that cost 5 % of float64 sigmoid' and silu, 15 % of softplus').
-    return _vm_c_exp_core(1.0, lo, a, s)
+    # |lo| <= 2^-40 where a > -746, s integer-valued in [0, 64] (a caller's
+    # scaling that keeps a subnormal exp normal): vm_c_exp's steps for
+    # c = 2^s, c_lo = 2^s lo, without its ranges of c (compares, selects and
+    # multiplications that cost 5 % of float64 sigmoid' and silu, 15 % of
+    # softplus').  lo is dropped below -746 (exp's 0, or the scaled range's
+    # subnormals): a caller's split of an infinite or far argument may leave
+    # it inf, NaN or huge there (softmax's x - max for x = -1e300).
+    return _vm_c_exp_core(1.0, lo if a > -746.0 else 0.0, a, s)
 
 
 cdef inline dd_t vm_exp_dd(double xh, double xl) noexcept nogil:
