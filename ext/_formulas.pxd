@@ -69,7 +69,7 @@
 from libc.math cimport fabs, fabsf, copysignf, copysign, frexp, nextafter, INFINITY
 from libc.stdint cimport uint64_t
 
-from _vmath cimport (vm_c_exp, vm_exp_2s, vm_exp_dd, vm_expm1, vm_expm1_dd,
+from _vmath cimport (vm_c_exp, vm_exp_2s, vm_exp_dd_2s, vm_expm1, vm_expm1_dd,
                      vm_log1p01_dd, vm_tanh, vm_mills_g, vm_mills_r32, vm_exp_f32g, vm_expm1_f32g,
                      vm_log1p01_f32g, vmf_c_exp, vmf_sigmoid,
                      vmf_sigmoid_deriv, vmf_tanh, vmf_tanh_deriv, vmf_hardsigmoid, fa_vm_bits,
@@ -102,8 +102,6 @@ cdef extern from *:
             p = fa_mla(p, t, c[i]);
         return t * p;
     }
-    static const double FA_LN2X64_HI = 0x1.62e42fefa39efp+5;  /* 64*ln(2) */
-    static const double FA_LN2X64_LO = 0x1.abc9e3b39803fp-50;
     static const double FA_TWO_M64 = 0x1p-64;
     static const double FA_TWO_P64 = 0x1p64;
     static const double FA_TWO_M1000 = 0x1p-1000;
@@ -183,8 +181,6 @@ cdef extern from *:
     const double FA_TWO_OVER_SQRT_PI
     const double FA_SQRT_2_OVER_PI
     double fa_poly_zero(double t, const double* c, int n) nogil
-    const double FA_LN2X64_HI
-    const double FA_LN2X64_LO
     const double FA_TWO_M64
     const double FA_TWO_P64
     const double FA_TWO_M1000
@@ -247,23 +243,16 @@ cdef inline double _tail_scale(double a) noexcept nogil:
 
 cdef inline dd_t _exp_dd_scaled(double hi, double lo) noexcept nogil:
     # exp(hi + lo) * (2^64 if hi < -700 else 1) as an unevaluated sum
-    # r.hi + r.lo (relative error ~2^-57, vm_exp_dd), for hi <= ~700 and
+    # r.hi + r.lo (relative error ~2^-57, vm_exp_dd_2s), for hi <= ~700 and
     # |lo| <= ulp(hi).  Keeping the correction separate lets a caller fold
     # it in after its own arithmetic, so the result is not rounded twice.
-    # Below -700 the argument is shifted by 64*ln2 (itself in double-double;
-    # the shift is exact by fast-two-sum) so the exp stays normal.  Below -800
-    # the result is 0 whatever lo is, and lo (possibly inf/NaN from the
-    # caller's split of an infinite hi) is dropped.
-    cdef bint deep = hi < -800.0
-    cdef bint tail = hi < -700.0
-    cdef double h = -800.0 if deep else hi
-    cdef double l = 0.0 if deep else lo
-    cdef double c = FA_LN2X64_HI if tail else 0.0
-    cdef double cl = FA_LN2X64_LO if tail else 0.0
-    cdef double s = h + c
-    cdef double t = c - (s - h)
-    # vm_exp_dd folds the low part in itself: hi + lo is exp to ~2^-57.
-    return vm_exp_dd(s, (l + t) + cl)
+    # Below -800 the result is 0 whatever lo is, and lo (possibly inf/NaN
+    # from the caller's split of an infinite hi) is dropped; so it is above
+    # 710, where exp overflows.
+    cdef double h = -800.0 if hi < -800.0 else hi
+    h = 710.0 if h > 710.0 else h
+    cdef double l = lo if h == hi else 0.0
+    return vm_exp_dd_2s(h, l, 64.0 if hi < -700.0 else 0.0)
 
 cdef inline double _exp_scaled(double hi, double lo) noexcept nogil:
     # The same, rounded to one double, for hi <= 0: a plain double exp
