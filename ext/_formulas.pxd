@@ -12,7 +12,12 @@
 #   correctly rounded or within 1 float32 ULP; float32 accuracy comes for free.
 #   (Exceptions, native float with the same bits or within SPEC: relu,
 #   leaky_relu and the prelu/rrelu slopes, hardsigmoid, sigmoid/tanh, and
-#   elu'/selu', see the float32 flavours.)
+#   elu'/selu', see the float32 flavours.)  At the FMA levels (AVX2,
+#   AVX-512) the exp-based activations' float32 loops and a few float64 ones
+#   call the native kernels of _native32.h / _native64.h instead (the
+#   kernel template's FMA32 and FMA64 say which); these formulas stay their
+#   baseline, their fallback outside the native windows, and the reference
+#   the native ones are held to.
 # * Stable forms.  Exponentials are only ever taken of -|z| (never overflow,
 #   and 1 + e never cancels); the second sigmoid of a derivative is computed
 #   directly (sigma(-x) = e/(1+e)), never as 1 - sigma(x); tanh' is 4e/(1+e)^2,

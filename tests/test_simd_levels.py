@@ -16,8 +16,11 @@ it supports. Checked here:
   and special values (NaN, +-inf, +-0, subnormals, huge): BITWISE the result
   of the lower level with the same arithmetic (avx512 = avx2: both fuse the
   polynomial steps, mla in ext/_dd.pxd, and the SIMD width must not change a
-  bit); within FMA_ULPS of baseline, which rounds those steps twice, with the
-  same NaNs and infinities; and within SPEC section 5 of fastact.reference.
+  bit); within FMA_ULPS of baseline, which rounds those steps twice and
+  computes float32 in double where the FMA levels compute natively in float
+  (ext/_native32.h; near a zero of f' the two may be twice SPEC's absolute
+  floor apart), with the same NaNs and infinities; and within SPEC section 5
+  of fastact.reference.
 
 The previously installed level is restored after every test.
 """
@@ -331,10 +334,17 @@ def test_level_matches_twin_bitwise_baseline_closely_and_reference(case, level):
         results = _run_at(level, case, inputs)
         for (label, arrays, check_ref), got, base, want in zip(inputs, results, baseline, twins):
             assert len(got) == len(base) == case.n_outputs
+            arrays64 = [np.ascontiguousarray(a, dtype=np.float64) for a in arrays]
+            floors = tolerance(case, arrays64, dtype)[2]
             for k, (g, b) in enumerate(zip(got, base)):
                 g, b = np.asarray(g), np.asarray(b)
                 assert g.shape == b.shape and g.dtype == b.dtype == np.dtype(dtype)
-                far = far_from(g, b, FMA_ULPS)
+                # Within SPEC 5's absolute window near a zero of f' each
+                # level may be its floor from the exact value (float32 at the
+                # FMA levels is native float, baseline computes in double).
+                with np.errstate(all="ignore"):
+                    near = np.abs(g.astype(np.float64) - b) <= 2 * np.asarray(floors[k])
+                far = far_from(g, b, FMA_ULPS) & ~near
                 if far.any():
                     index = tuple(np.argwhere(far)[0])
                     base_errors.append(f"{case.id} {np.dtype(dtype).name} {label} output {k} "
@@ -352,7 +362,6 @@ def test_level_matches_twin_bitwise_baseline_closely_and_reference(case, level):
                                       + _describe_mismatch(case, dtype, label, k, arrays, g, w))
             if not check_ref:
                 continue
-            arrays64 = [np.ascontiguousarray(a, dtype=np.float64) for a in arrays]
             expected = _as_tuple(case.reference(*arrays64))
             limit, slacks, floors = tolerance(case, arrays64, dtype)
             for k, (g, e) in enumerate(zip(got, expected)):
