@@ -26,7 +26,13 @@
 # out=x); grad_x may be grad or y). Every pass reads element i before it writes
 # element i and never reads an input again after writing it, so that works.
 #
-# float32 rows are computed in double with a cheap path: t = (x - max) / T in
+# float32 rows at temperature 1 on the FMA levels compute natively in float
+# (_native32.h): exp(x - max) with x - max as an exact pair, rounded once,
+# summed in double lanes; softmax y = e (1/S) with 1/S a float pair, the
+# backward rows from plain double sums (products of floats are exact in
+# double) and one fused operation per element.  Results <= ~2 ULP (SPEC:
+# 4).  Otherwise (baseline, a temperature) they are computed in double with a
+# cheap path: t = (x - max) / T in
 # double (x - max is exact or within 2^-53 relative), a short-polynomial exp
 # (relative error ~5e-11, far below float32's 2^-24), plain double lane sums
 # for the forward (relative error <= n/LANES * 2^-53) and compensated sums for
@@ -76,6 +82,8 @@ from _dd cimport dd_t, dd_make, dd_two_prod, dd_two_sum, dd_fast_two_sum, mla
 from _vmath cimport (vm_exp_dd, vm_expm1, vm_exp_2s, vm_log1p_dd, vm_exp_f32g, vm_exp_m7,
                      vm_expm1_f32g, _vm_pow2, FA_VM_SHIFT, FA_VM_INV_LN2, FA_VM_LN2_HI,
                      FA_VM_LN2_LO, fa_vm_bits)
+from _native32 cimport (FA_NATIVE32, fa_n32_row_exp, fa_n32_times_pair,
+                        fa_n32_softmax_backward, fa_n32_log_softmax_backward)
 
 ctypedef fused _rw_real:
     float
@@ -237,18 +245,50 @@ cdef inline void _rw_softmax_f32(const float* x, float* y, Py_ssize_t n,
     # pass stores from one on (its head apart), so that no 64-byte store
     # straddles two cache lines (1.92 -> 1.77 ns per element at 16 Mi).
     cdef double s[_RW_LANES]
+    cdef double s32[_RW_SUM_LANES]
     cdef float scratch[_RW_SCRATCH32 + 16]
     cdef float* ex = y
     cdef Py_ssize_t head = min(elements_to_cache_line(y, 4), n)
     cdef double m = p.max
     cdef double it = p.inv_temperature
     cdef double e, total, inv
+    cdef float mf = <float> m
+    cdef float ef, ih, il
     cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
     cdef int j
     if n <= _RW_SCRATCH32:
         ex = &scratch[0] + elements_to_cache_line(&scratch[0], 4)
     for j in range(_RW_LANES):
         s[j] = 0.0
+    if FA_NATIVE32 and it == 1.0:
+        # exp natively in float (_native32.h), summed in double; y = e (1/S)
+        # with 1/S as a float pair, one rounding: <= ~2 ULP.  32 lanes: gcc
+        # unrolls a 16-lane loop of floats into doubles completely and then
+        # leaves it scalar.
+        nb = n - n % _RW_SUM_LANES
+        for j in range(_RW_SUM_LANES):
+            s32[j] = 0.0
+        for b in range(0, nb, 32):
+            for j in range(_RW_SUM_LANES):
+                ef = fa_n32_row_exp(x[b + j], mf)
+                ex[b + j] = ef
+                s32[j] = s32[j] + <double> ef
+        for i in range(nb, n):
+            j = <int> (i - nb)
+            ef = fa_n32_row_exp(x[i], mf)
+            ex[i] = ef
+            s32[j] = s32[j] + <double> ef
+        total = s32[0]
+        for j in range(1, _RW_SUM_LANES):
+            total = total + s32[j]
+        inv = 1.0 / total
+        ih = <float> inv
+        il = <float> (inv - <double> ih)
+        for i in range(head):
+            y[i] = fa_n32_times_pair(ex[i], ih, il)
+        for i in range(head, n):
+            y[i] = fa_n32_times_pair(ex[i], ih, il)
+        return
     for b in range(0, nb, 16):
         for j in range(_RW_LANES):
             e = _rw_exp_f((<double> x[b + j] - m) * it)
@@ -350,27 +390,54 @@ cdef inline void _rw_log_softmax_f32(const float* x, float* y, Py_ssize_t n,
                                      const _rw_shift* p) noexcept nogil:
     cdef double s[_RW_LANES]
     cdef double k[_RW_LANES]
+    cdef double s32[_RW_SUM_LANES]
+    cdef double k32[_RW_SUM_LANES]
     cdef double m = p.max
     cdef double it = p.inv_temperature
     cdef double t, e, rest, count, log_sum
+    cdef float mf = <float> m
+    cdef float xv
     cdef Py_ssize_t b, i, nb = n - n % _RW_LANES
     cdef int j
     for j in range(_RW_LANES):
         s[j] = 0.0
         k[j] = 0.0
     # S' = sum of exp(t) over the elements below the max, k = how many equal it
-    for b in range(0, nb, 16):
+    if FA_NATIVE32 and it == 1.0:
+        # exp natively in float (_native32.h), summed in double (32 lanes:
+        # see _rw_softmax_f32)
+        nb = n - n % _RW_SUM_LANES
+        for j in range(_RW_SUM_LANES):
+            s32[j] = 0.0
+            k32[j] = 0.0
+        for b in range(0, nb, 32):
+            for j in range(_RW_SUM_LANES):
+                xv = x[b + j]
+                e = fa_n32_row_exp(xv, mf)
+                s32[j] = s32[j] + (0.0 if xv == mf else e)
+                k32[j] = k32[j] + (1.0 if xv == mf else 0.0)
+        for i in range(nb, n):
+            j = <int> (i - nb)
+            xv = x[i]
+            e = fa_n32_row_exp(xv, mf)
+            s32[j] = s32[j] + (0.0 if xv == mf else e)
+            k32[j] = k32[j] + (1.0 if xv == mf else 0.0)
         for j in range(_RW_LANES):
-            t = (<double> x[b + j] - m) * it
+            s[j] = s32[j] + s32[j + 16]
+            k[j] = k32[j] + k32[j + 16]
+    else:
+        for b in range(0, nb, 16):
+            for j in range(_RW_LANES):
+                t = (<double> x[b + j] - m) * it
+                e = _rw_exp_f(t)
+                s[j] = s[j] + (0.0 if t == 0.0 else e)
+                k[j] = k[j] + (1.0 if t == 0.0 else 0.0)
+        for i in range(nb, n):
+            j = <int> (i - nb)
+            t = (<double> x[i] - m) * it
             e = _rw_exp_f(t)
             s[j] = s[j] + (0.0 if t == 0.0 else e)
             k[j] = k[j] + (1.0 if t == 0.0 else 0.0)
-    for i in range(nb, n):
-        j = <int> (i - nb)
-        t = (<double> x[i] - m) * it
-        e = _rw_exp_f(t)
-        s[j] = s[j] + (0.0 if t == 0.0 else e)
-        k[j] = k[j] + (1.0 if t == 0.0 else 0.0)
     rest = s[0]
     count = k[0]
     for j in range(1, _RW_LANES):
@@ -536,12 +603,90 @@ cdef inline void _rw_softmax_backward_out(const _rw_real* g, const _rw_real* y,
         gx[i] = <_rw_real> r
 
 
+cdef inline double _rw_dot_f32(const float* g, const float* y, Py_ssize_t n) noexcept nogil:
+    """sum(g * y) in plain double lanes: the products are exact in double,
+    and the sum's relative error, n / 32 * 2^-53, is far below float32's."""
+    cdef double s[_RW_SUM_LANES]
+    cdef Py_ssize_t b, i, nb = n - n % _RW_SUM_LANES
+    cdef int j
+    cdef double total
+    for j in range(_RW_SUM_LANES):
+        s[j] = 0.0
+    for b in range(0, nb, 32):
+        for j in range(_RW_SUM_LANES):
+            s[j] = s[j] + <double> g[b + j] * <double> y[b + j]
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        s[j] = s[j] + <double> g[i] * <double> y[i]
+    total = s[0]
+    for j in range(1, _RW_SUM_LANES):
+        total = total + s[j]
+    return total
+
+
+cdef inline double _rw_sum_max_f32(const float* g, const float* y, Py_ssize_t n,
+                                   double* y_max) noexcept nogil:
+    """sum(g) in plain double lanes, and max(y) (log_softmax's check)."""
+    cdef double s[_RW_SUM_LANES]
+    cdef float ym[_RW_SUM_LANES]
+    cdef float v
+    cdef Py_ssize_t b, i, nb = n - n % _RW_SUM_LANES
+    cdef int j
+    cdef double total
+    cdef float top
+    for j in range(_RW_SUM_LANES):
+        s[j] = 0.0
+        ym[j] = -INFINITY
+    for b in range(0, nb, 32):
+        for j in range(_RW_SUM_LANES):
+            s[j] = s[j] + <double> g[b + j]
+            v = y[b + j]
+            ym[j] = v if v > ym[j] else ym[j]
+    for i in range(nb, n):
+        j = <int> (i - nb)
+        s[j] = s[j] + <double> g[i]
+        v = y[i]
+        ym[j] = v if v > ym[j] else ym[j]
+    total = s[0]
+    top = ym[0]
+    for j in range(1, _RW_SUM_LANES):
+        total = total + s[j]
+        top = ym[j] if ym[j] > top else top
+    y_max[0] = top
+    return total
+
+
+cdef inline bint _rw_backward_f32(const float* g, const float* y, float* gx, Py_ssize_t n,
+                                  bint log) noexcept nogil:
+    """The float32 backward rows natively in float at temperature 1
+    (_native32.h): False, and nothing written, where the row needs the double
+    path (a sum outside float's range, log_softmax's y above 80)."""
+    cdef double y_max = 0.0
+    cdef double total = _rw_sum_max_f32(g, y, n, &y_max) if log else _rw_dot_f32(g, y, n)
+    cdef float th, tl
+    cdef Py_ssize_t i
+    if not (fabs(total) <= 1e38) or y_max > 80.0:
+        return False
+    th = <float> total
+    tl = <float> (total - <double> th)
+    if log:
+        for i in range(n):
+            gx[i] = fa_n32_log_softmax_backward(g[i], y[i], th, tl)
+    else:
+        for i in range(n):
+            gx[i] = fa_n32_softmax_backward(g[i], y[i], th, tl)
+    return True
+
+
 cdef inline void _rw_softmax_backward(const _rw_real* g, const _rw_real* y, _rw_real* gx,
                                       Py_ssize_t n, double temperature) noexcept nogil:
     # gx = y * (g - sum(g * y)) / T
     cdef dd_t dot
     if n <= 0:
         return
+    if _rw_real is float:
+        if FA_NATIVE32 and temperature == 1.0 and _rw_backward_f32(g, y, gx, n, False):
+            return
     dot = _rw_dot(g, y, n, True)
     if temperature == 1.0:
         _rw_softmax_backward_out(g, y, gx, n, dot, temperature, True)
@@ -589,6 +734,9 @@ cdef inline void _rw_log_softmax_backward(const _rw_real* g, const _rw_real* y,
     cdef dd_t total
     if n <= 0:
         return
+    if _rw_real is float:
+        if FA_NATIVE32 and temperature == 1.0 and _rw_backward_f32(g, y, gx, n, True):
+            return
     total = _rw_dot(g, y, n, False)
     if temperature == 1.0:
         _rw_log_softmax_backward_out(g, y, gx, n, total, temperature, True)

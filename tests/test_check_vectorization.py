@@ -34,9 +34,16 @@ def test_other_functions_are_never_by_design():
 
 
 def test_every_block_loop_of_the_row_loops_has_its_lane_loop_found():
-    lanes = TOOL["lane_loops"](TOOL["ROOT"] / "ext" / "_rowwise_loops.pxi")
+    source = TOOL["ROOT"] / "ext" / "_rowwise_loops.pxi"
+    lanes = TOOL["lane_loops"](source)
     assert {"_rw_scan", "_rw_softmax_f32", "_rw_dot"} <= set(lanes)
-    assert all(len(lines) == 1 for lines in lanes.values())
+    # the float32 softmax passes have a native block (FA_NATIVE32) beside
+    # the double one: two lane loops at the FMA levels, one at baseline
+    baseline = TOOL["lane_loops"](source, fma=False)
+    two = {"_rw_softmax_f32", "_rw_log_softmax_f32"}
+    assert all(len(lines) == (2 if name in two else 1) for name, lines in lanes.items())
+    assert all(len(lines) == 1 for lines in baseline.values())
+    assert set(baseline) == set(lanes)
 
 
 def test_a_lane_loop_not_reported_vectorized_fails_its_copy():

@@ -63,9 +63,11 @@ SCALAR_BY_DESIGN = {
     "_rw_lanes_total": (1, "the 16 lanes' compensated sums combined in lane order"),
     "_rw_scan[float]": (3, _BLOCK_TAIL + ", and the lanes' max / NaN count combined"),
     "_rw_scan[double]": (3, _BLOCK_TAIL + ", and the lanes' max / min / NaN count combined"),
-    "_rw_softmax_f32": (2, _BLOCK_TAIL),
+    "_rw_softmax_f32": (4, _BLOCK_TAIL + ", of the native float and the double passes"),
     "_rw_softmax_f64_pass": (2, _BLOCK_TAIL),
-    "_rw_log_softmax_f32": (2, _BLOCK_TAIL),
+    "_rw_log_softmax_f32": (4, _BLOCK_TAIL + ", of the native float and the double passes"),
+    "_rw_dot_f32": (2, _BLOCK_TAIL),
+    "_rw_sum_max_f32": (3, _BLOCK_TAIL + ", and the lanes' sums / max combined"),
     "_rw_log_softmax_f64_sum": (2, _BLOCK_TAIL),
     "_rw_dot[float]": (2, _BLOCK_TAIL),
     "_rw_dot[double]": (2, _BLOCK_TAIL),
@@ -90,15 +92,26 @@ BLOCK_LOOP = re.compile(r"^\s*for b in range\(0, nb, \d+\):\s*$")
 LANE_LOOP = re.compile(r"^\s*for j in range\(_RW_\w*LANES\):\s*$")
 
 
-def lane_loops(source):
-    """{function: {"file:line" of its lane loops}} for the .pxi file ``source``."""
+def lane_loops(source, fma=True):
+    """{function: {"file:line" of its lane loops}} for the .pxi file ``source``.
+
+    Without fma (baseline), the lane loops under ``if FA_NATIVE32`` are left
+    out: the native float32 passes are dead code there (ext/_native32.h)."""
     lines = Path(source).read_text().splitlines()
     found = collections.defaultdict(set)
     function = None
+    native_indent = None
     for number, text in enumerate(lines):
         m = re.match(r"^cdef\b.*?\b(?P<name>\w+)\(", text)
         if m:
             function = m.group("name")
+        indent = len(text) - len(text.lstrip())
+        if native_indent is not None and text.strip() and indent <= native_indent:
+            native_indent = None
+        if re.match(r"^\s*if FA_NATIVE32\b", text):
+            native_indent = indent
+        if not fma and native_indent is not None:
+            continue
         if (function and BLOCK_LOOP.match(text) and number + 1 < len(lines)
                 and LANE_LOOP.match(lines[number + 1])):
             found[function].add(f"{Path(source).name}:{number + 2}")
@@ -299,7 +312,8 @@ def report_level(level, c_lines, messages, verbose, calls=None):
     failed = [r for r in scalar if r[1] not in by_design]
     n_design = len(scalar) - len(failed)
     unrolled = unrolled_lane_loops([(r[1], r[2], r[3]) for r in hot],
-                                   lane_loops(ROOT / "ext" / "_rowwise_loops.pxi"))
+                                   lane_loops(ROOT / "ext" / "_rowwise_loops.pxi",
+                                              "-mfma" in SETUP["SIMD_LEVELS"][level]))
     print(f"== {level} ({' '.join(SETUP['SIMD_LEVELS'][level]) or 'default flags'}): "
           f"{len(hot) - len(scalar)} of {len(hot)} hot loops vectorized, "
           f"{n_design} scalar by design, {len(failed) + len(unrolled)} failed")
